@@ -44,7 +44,7 @@ func runForeground(rt *runtime.Runtime, id string, opts runtime.CreateOptions, k
 		return -1, err
 	}
 
-	status, err := waitForwarding(c, signals, console)
+	status, err := waitForwarding(c, id, signals, console)
 	if err != nil {
 		_ = c.Delete(true)
 		return -1, err
@@ -64,7 +64,7 @@ func runForeground(rt *runtime.Runtime, id string, opts runtime.CreateOptions, k
 
 // waitForwarding waits for the init to exit while sending it every signal
 // this process receives, except those that concern this process only.
-func waitForwarding(c *runtime.Container, signals <-chan os.Signal, console *consoleCopier) (int, error) {
+func waitForwarding(c *runtime.Container, id string, signals <-chan os.Signal, console *consoleCopier) (int, error) {
 	type result struct {
 		status int
 		err    error
@@ -95,7 +95,7 @@ func waitForwarding(c *runtime.Container, signals <-chan os.Signal, console *con
 			}
 			if err := c.Signal(sig, false); err != nil {
 				// The init may have exited between the signal and now.
-				logrus.Debugf("forward %v to container %s: %v", sig, c.ID(), err)
+				logrus.Debugf("forward %v to container %s: %v", sig, id, err)
 			}
 		}
 	}
