@@ -53,8 +53,8 @@ func runForeground(rt *runtime.Runtime, id string, opts runtime.CreateOptions, k
 		console.waitOutput()
 	}
 	if !keep {
-		// force, because processes that outlived the init in a container
-		// without its own PID namespace would otherwise block the delete.
+		// force also kills processes that outlived the init, which only
+		// happens in a container without its own PID namespace.
 		if err := c.Delete(true); err != nil {
 			return -1, err
 		}
