@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"time"
@@ -62,6 +61,7 @@ type CreateOptions struct {
 type Runtime struct {
 	root          string
 	systemdCgroup bool
+	warn          func(error)
 }
 
 // Options configure a Runtime.
@@ -70,63 +70,22 @@ type Options struct {
 	Root string
 	// SystemdCgroup manages cgroups through systemd.
 	SystemdCgroup bool
+	// Warn receives failures that do not fail the operation, such as a
+	// poststart or poststop hook that exits non-zero. Nil drops them.
+	Warn func(error)
 }
+
+// DefaultRoot is the state root when Options.Root is empty.
+const DefaultRoot = "/run/nullrun"
 
 // Container is a handle on one container's state directory.
 type Container struct {
 	rt    *Runtime
 	id    string
 	dir   string
-	state *persistedState // TODO: defined with the state store
-	// init is set only in the process that spawned the init.
-	init *os.Process
+	state *persistedState
+	// foreground and console are set only in the process that created the
+	// container with CreateOptions.Foreground.
+	foreground bool
+	console    *os.File
 }
-
-// New opens (creating if needed, mode 0700) the state root.
-func New(opts Options) (*Runtime, error) { return nil, errNotImplemented }
-
-// Create validates the bundle, sets up the container's namespaces, cgroup
-// and rootfs and leaves its init waiting for Start. On error nothing is left
-// behind: no state directory, cgroup, mount or process.
-func (r *Runtime) Create(id string, opts CreateOptions) (*Container, error) {
-	return nil, errNotImplemented
-}
-
-// Load opens an existing container. A missing one returns an error that
-// wraps ErrNotExist and says "container ID does not exist".
-func (r *Runtime) Load(id string) (*Container, error) { return nil, errNotImplemented }
-
-// List returns the state of every container under the root, sorted by ID.
-func (r *Runtime) List() ([]State, error) { return nil, errNotImplemented }
-
-// ID returns the container's ID.
-func (c *Container) ID() string { return c.id }
-
-// State returns the container's current state; the status is computed
-// from the init process and the freezer, not only read from disk.
-func (c *Container) State() (State, error) { return State{}, errNotImplemented }
-
-// Start lets a created container's init exec the user process and runs the
-// poststart hooks. Starting a container in any other state is an error.
-func (c *Container) Start() error { return errNotImplemented }
-
-// Signal sends sig to the init, or with all to every process in the
-// container's cgroup. A stopped container returns ErrNotRunning.
-func (c *Container) Signal(sig unix.Signal, all bool) error { return errNotImplemented }
-
-// Delete removes a stopped (or created) container: cgroup, state directory,
-// poststop hooks. With force a running or paused one is killed first.
-func (c *Container) Delete(force bool) error { return errNotImplemented }
-
-// Wait waits for the init of a container created with Foreground and
-// returns its exit status, 128+N when killed by signal N.
-func (c *Container) Wait() (int, error) { return 0, errNotImplemented }
-
-// Console returns the pty master of a Foreground container with a terminal
-// and no console socket, nil otherwise.
-func (c *Container) Console() *os.File { return nil }
-
-// Init is the container init's entry point (`nullrun init`): it sets up
-// the container from the parent's instructions and execs the user process.
-// It returns only on error.
-func Init() error { return errNotImplemented }

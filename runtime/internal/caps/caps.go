@@ -44,8 +44,9 @@ type Set struct {
 // this kernel does not support, is an error naming it: runc only logs such
 // names, but nullrun never starts a process with fewer capabilities than the
 // bundle asks for. Parse also rejects sets the kernel would refuse at Apply:
-// an effective capability outside the permitted set, and an ambient one
-// outside the permitted or inheritable set. A nil c gives empty sets.
+// an effective capability outside the permitted set. Ambient capabilities
+// outside the permitted or inheritable set are dropped, as the kernel would
+// drop them. A nil c gives empty sets.
 func Parse(c *specs.LinuxCapabilities) (*Set, error) {
 	last, err := capability.LastCap()
 	if err != nil {
@@ -81,10 +82,11 @@ func Parse(c *specs.LinuxCapabilities) (*Set, error) {
 		return nil, fmt.Errorf("invalid capabilities: effective %s not in the permitted set: "+
 			"add them to permitted", names(extra))
 	}
-	if extra := s.ambient &^ (s.permitted & s.inheritable); extra != 0 {
-		return nil, fmt.Errorf("invalid capabilities: ambient %s not in both the permitted and "+
-			"inheritable sets: add them to both", names(extra))
-	}
+	// The kernel keeps an ambient capability only while it is permitted and
+	// inheritable. runc's default spec lists ambient capabilities without
+	// inheritable ones, and runc (1.1) runs it with those left out, so they
+	// are dropped here too rather than rejected.
+	s.ambient &= s.permitted & s.inheritable
 	return s, nil
 }
 

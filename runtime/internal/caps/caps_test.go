@@ -25,6 +25,7 @@ const helperEnv = "NULLRUN_CAPS_TEST_HELPER"
 const (
 	capChown          = 1 << uint(capability.CAP_CHOWN)
 	capNetBindService = 1 << uint(capability.CAP_NET_BIND_SERVICE)
+	capKill           = 1 << uint(capability.CAP_KILL)
 )
 
 func TestMain(m *testing.M) {
@@ -181,6 +182,14 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name: "ambient outside inheritable dropped",
+			in: &specs.LinuxCapabilities{
+				Permitted: []string{"CAP_KILL"},
+				Ambient:   []string{"CAP_KILL"},
+			},
+			want: Set{permitted: capKill},
+		},
+		{
 			name: "duplicates",
 			in:   &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN", "CAP_CHOWN"}},
 			want: Set{bounding: capChown},
@@ -222,11 +231,6 @@ func TestParseInvalid(t *testing.T) {
 			"effective outside permitted",
 			specs.LinuxCapabilities{Effective: []string{"CAP_KILL"}},
 			"effective CAP_KILL not in the permitted set",
-		},
-		{
-			"ambient outside inheritable",
-			specs.LinuxCapabilities{Permitted: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL"}},
-			"ambient CAP_KILL",
 		},
 	}
 	for _, tt := range tests {

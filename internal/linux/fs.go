@@ -1,0 +1,96 @@
+package linux
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fchdir changes the working directory to the directory f.
+func Fchdir(f *os.File) error {
+	if err := unix.Fchdir(int(f.Fd())); err != nil {
+		return &os.PathError{Op: "fchdir", Path: f.Name(), Err: err}
+	}
+	return nil
+}
+
+// Mknodat creates a device node or fifo name in the directory dir.
+func Mknodat(dir *os.File, name string, mode uint32, dev uint64) error {
+	if err := unix.Mknodat(int(dir.Fd()), name, mode, int(dev)); err != nil {
+		return &os.PathError{Op: "mknodat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return nil
+}
+
+// Fchownat changes the owner of name in dir without following a final
+// symlink.
+func Fchownat(dir *os.File, name string, uid, gid int) error {
+	err := unix.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
+	if err != nil {
+		return &os.PathError{Op: "fchownat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return nil
+}
+
+// Symlinkat creates name in dir pointing at target.
+func Symlinkat(target string, dir *os.File, name string) error {
+	if err := unix.Symlinkat(target, int(dir.Fd()), name); err != nil {
+		return &os.PathError{Op: "symlinkat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return nil
+}
+
+// Unlinkat removes the non-directory name from dir.
+func Unlinkat(dir *os.File, name string) error {
+	if err := unix.Unlinkat(int(dir.Fd()), name, 0); err != nil {
+		return &os.PathError{Op: "unlinkat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return nil
+}
+
+// Mkfifo creates a named pipe at path.
+func Mkfifo(path string, mode uint32) error {
+	if err := unix.Mkfifo(path, mode); err != nil {
+		return &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	return nil
+}
+
+// Flock takes (or with unix.LOCK_UN releases) an advisory lock on f,
+// waiting for it unless how includes unix.LOCK_NB.
+func Flock(f *os.File, how int) error {
+	err := retryEINTR(func() error { return unix.Flock(int(f.Fd()), how) })
+	if err != nil {
+		return &os.PathError{Op: "flock", Path: f.Name(), Err: err}
+	}
+	return nil
+}
+
+// Umask sets the file mode creation mask and returns the previous one.
+func Umask(mask int) int { return unix.Umask(mask) }
+
+// CloseExecFrom marks every fd >= first close-on-exec, so nothing the
+// caller leaked to this process reaches a program it executes.
+func CloseExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err != nil {
+		return os.NewSyscallError("close_range", err)
+	}
+	return nil
+}
+
+// Socketpair returns a connected pair of unix stream sockets, both
+// close-on-exec.
+func Socketpair(name string) (*os.File, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, os.NewSyscallError("socketpair", err)
+	}
+	return os.NewFile(uintptr(fds[0]), name+"-parent"), os.NewFile(uintptr(fds[1]), name+"-child"), nil
+}
+
+// FdIsOpen reports whether fd is an open file descriptor of this process.
+func FdIsOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
+}

@@ -1,0 +1,475 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/nullrun/nullrun/hooks"
+	"github.com/nullrun/nullrun/internal/linux"
+	"github.com/nullrun/nullrun/runtime/internal/cgroup"
+	"github.com/nullrun/nullrun/runtime/nsenter"
+)
+
+// initSocketEnv names the fd of the init socket in the init's environment
+// when the namespaces were set up by clone flags alone.
+const initSocketEnv = "_NULLRUN_INIT_SOCKET"
+
+// New opens (creating if needed, mode 0700) the state root.
+func New(opts Options) (*Runtime, error) {
+	root := opts.Root
+	if root == "" {
+		root = DefaultRoot
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("resolve state root %q: %w", opts.Root, err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	return &Runtime{root: root, systemdCgroup: opts.SystemdCgroup, warn: opts.Warn}, nil
+}
+
+// Create validates the bundle, sets up the container's namespaces, cgroup
+// and rootfs and leaves its init waiting for Start. On error nothing is left
+// behind: no state directory, cgroup, mount or process.
+func (r *Runtime) Create(id string, opts CreateOptions) (*Container, error) {
+	if err := validateID(id); err != nil {
+		return nil, err
+	}
+	bundle := opts.Bundle
+	if bundle == "" {
+		bundle = "."
+	}
+	bundle, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("resolve bundle %q: %w", opts.Bundle, err)
+	}
+	spec, err := loadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkConsole(spec, opts); err != nil {
+		return nil, err
+	}
+	cg, err := cgroup.New(id, spec.Linux, r.systemdCgroup)
+	if err != nil {
+		return nil, err
+	}
+	// Whatever the caller leaked to us (a shim passes its own sockets)
+	// must not reach the container: only the fds passed explicitly below
+	// survive the exec of the init.
+	if err := linux.CloseExecFrom(3); err != nil {
+		return nil, err
+	}
+
+	dir := filepath.Join(r.root, id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create container %s: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	var undo undoStack
+	defer undo.run()
+	undo.push(func() { os.RemoveAll(dir) })
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+
+	c := &Container{rt: r, id: id, dir: dir}
+	p := &initProcess{
+		c: c, spec: spec, bundle: bundle, opts: opts, cg: cg,
+		plan: planNamespaces(spec.Linux),
+	}
+	if err := p.start(&undo); err != nil {
+		return nil, err
+	}
+	undo.release()
+	return c, nil
+}
+
+// checkConsole applies runc's rules for terminals and console sockets.
+func checkConsole(spec *specs.Spec, opts CreateOptions) error {
+	switch {
+	case opts.ConsoleSocket != "" && !spec.Process.Terminal:
+		return fmt.Errorf("--console-socket %s given but process.terminal is false: "+
+			"drop the flag or set terminal to true", opts.ConsoleSocket)
+	case spec.Process.Terminal && opts.ConsoleSocket == "" && !opts.Foreground:
+		return fmt.Errorf("process.terminal is true but no --console-socket was given: " +
+			"pass one, or set terminal to false for a detached container")
+	}
+	return nil
+}
+
+// initProcess is the runtime's side of one container init being set up.
+type initProcess struct {
+	c      *Container
+	spec   *specs.Spec
+	bundle string
+	opts   CreateOptions
+	cg     *cgroup.Manager
+	plan   namespacePlan
+
+	pid     int
+	sock    *os.File
+	enc     *json.Encoder
+	dec     *json.Decoder
+	console *os.File // our end of the console socketpair (foreground terminal)
+}
+
+func (p *initProcess) start(undo *undoStack) error {
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Args[0] = os.Args[0]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio(p.opts)
+	cmd.Env = []string{}
+
+	passed, listenFDs, err := passedFiles(p.opts.PreserveFDs)
+	if err != nil {
+		return err
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, passed...)
+	fdOf := func(f *os.File) int {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		return 2 + len(cmd.ExtraFiles)
+	}
+
+	fifoPath := filepath.Join(p.c.dir, execFifo)
+	if err := linux.Mkfifo(fifoPath, 0o600); err != nil {
+		return err
+	}
+	// Read-write so opening never blocks; the init then blocks in read(2)
+	// until start writes a byte.
+	fifo, err := os.OpenFile(fifoPath, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+
+	consoleFD := -1
+	if p.spec.Process.Terminal {
+		f, err := p.consoleSocket()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		consoleFD = fdOf(f)
+	}
+	cfg := &initConfig{
+		ID: p.c.id, Bundle: p.bundle, Spec: p.spec,
+		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fdOf(fifo), ConsoleFD: consoleFD,
+		PassedFDs: len(passed), ListenFDs: listenFDs,
+		UserNS: p.plan.userNS(), CgroupNS: p.plan.create[specs.CgroupNamespace],
+		NoPivot: p.opts.NoPivot, NoNewKeyring: p.opts.NoNewKeyring,
+	}
+
+	if p.opts.Foreground {
+		// A forked init is reparented to us, so run can still wait for it.
+		if err := linux.SetChildSubreaper(); err != nil {
+			return err
+		}
+	}
+	if err := p.spawn(cmd); err != nil {
+		return err
+	}
+	undo.push(p.kill)
+	if err := p.cg.Apply(p.pid); err != nil {
+		return err
+	}
+	undo.push(func() { p.cg.Destroy() })
+	if err := p.setOOMScoreAdj(); err != nil {
+		return err
+	}
+	cfg.CgroupPaths = p.cg.Paths()
+	cfg.State = p.stateJSON(Creating)
+	if err := p.enc.Encode(initMessage{Type: msgConfig, Config: cfg}); err != nil {
+		return p.initFailed(fmt.Errorf("send config to init: %w", err))
+	}
+	if err := p.serve(); err != nil {
+		return err
+	}
+	return p.finish()
+}
+
+// spawn starts the init, in new namespaces through clone flags when that
+// is enough, or through the nsenter constructor when namespaces are joined
+// by path or must be created after joining.
+func (p *initProcess) spawn(cmd *exec.Cmd) error {
+	if len(p.plan.join) == 0 && !p.plan.create[specs.TimeNamespace] {
+		return p.spawnClone(cmd)
+	}
+	req := nsenter.Request{
+		UIDMappings: p.spec.Linux.UIDMappings,
+		GIDMappings: p.spec.Linux.GIDMappings,
+	}
+	for _, ns := range p.plan.join {
+		req.Join = append(req.Join, nsenter.Namespace{Type: procNSName[ns.Type], Path: ns.Path})
+	}
+	for t := range p.plan.create {
+		if t != specs.CgroupNamespace {
+			req.Unshare = append(req.Unshare, procNSName[t])
+		}
+	}
+	pid, sock, err := nsenter.Start(cmd, req)
+	if err != nil {
+		return fmt.Errorf("start container init: %w", err)
+	}
+	p.pid, p.sock = pid, sock
+	p.enc, p.dec = json.NewEncoder(sock), json.NewDecoder(sock)
+	return nil
+}
+
+func (p *initProcess) spawnClone(cmd *exec.Cmd) error {
+	parent, child, err := linux.Socketpair("init")
+	if err != nil {
+		return err
+	}
+	defer child.Close()
+	cmd.ExtraFiles = append(cmd.ExtraFiles, child)
+	cmd.Env = append(cmd.Env, initSocketEnv+"="+strconv.Itoa(2+len(cmd.ExtraFiles)))
+
+	attr := &syscall.SysProcAttr{}
+	for t := range p.plan.create {
+		// The init unshares its cgroup namespace itself once it is in its
+		// cgroup, so the namespace's root is the container's cgroup.
+		if t != specs.CgroupNamespace {
+			attr.Cloneflags |= cloneFlags[t]
+		}
+	}
+	if p.plan.create[specs.UserNamespace] {
+		attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
+		attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)
+		attr.GidMappingsEnableSetgroups = true
+		// Become root of the new namespace before the exec of the init, or
+		// the exec would drop every capability.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
+	}
+	cmd.SysProcAttr = attr
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return fmt.Errorf("start container init: %w", err)
+	}
+	p.pid, p.sock = cmd.Process.Pid, parent
+	p.enc, p.dec = json.NewEncoder(parent), json.NewDecoder(parent)
+	return nil
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID),
+			Size: int(e.Size)}
+	}
+	return out
+}
+
+// serve answers the init's requests until it reports ready or fails.
+func (p *initProcess) serve() error {
+	for {
+		var m initMessage
+		if err := p.dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return p.initFailed(fmt.Errorf("container init exited during setup"))
+			}
+			return p.initFailed(fmt.Errorf("read from container init: %w", err))
+		}
+		switch m.Type {
+		case msgHooks:
+			state := p.stateJSON(Creating)
+			h := p.spec.Hooks
+			if h != nil {
+				//nolint:staticcheck // prestart is deprecated but still honoured
+				if err := hooks.Run(context.Background(), h.Prestart, state); err != nil {
+					return fmt.Errorf("run prestart hook: %w", err)
+				}
+				if err := hooks.Run(context.Background(), h.CreateRuntime, state); err != nil {
+					return fmt.Errorf("run createRuntime hook: %w", err)
+				}
+			}
+			if err := p.enc.Encode(initMessage{Type: msgContinue}); err != nil {
+				return p.initFailed(fmt.Errorf("resume container init: %w", err))
+			}
+		case msgReady:
+			return nil
+		case msgError:
+			return errors.New(m.Error)
+		default:
+			return fmt.Errorf("unexpected message %q from container init", m.Type)
+		}
+	}
+}
+
+// initFailed returns err, or the init's own error when it sent one before
+// the socket broke.
+func (p *initProcess) initFailed(err error) error {
+	var m initMessage
+	if p.dec.Decode(&m) == nil && m.Type == msgError {
+		return errors.New(m.Error)
+	}
+	return err
+}
+
+// finish records the created container: state.json, the pid file, and for
+// a foreground terminal the pty master.
+func (p *initProcess) finish() error {
+	start, _, err := procStartTime(p.pid)
+	if err != nil {
+		return fmt.Errorf("read container init start time: %w", err)
+	}
+	st := &persistedState{
+		State: State{
+			OCIVersion: p.spec.Version, ID: p.c.id, Pid: p.pid, Status: Created,
+			Bundle: p.bundle, Rootfs: rootfsPath(p.spec, p.bundle),
+			Created: time.Now().UTC(), Owner: "", Annotations: p.spec.Annotations,
+		},
+		InitStartTime: start,
+		SharedPidNS:   !p.plan.has(specs.PIDNamespace),
+		Cgroup:        p.cg.Saved(),
+		Config:        p.spec,
+	}
+	if err := writeState(p.c.dir, st); err != nil {
+		return err
+	}
+	if p.opts.PidFile != "" {
+		if err := writePidFile(p.opts.PidFile, p.pid); err != nil {
+			return err
+		}
+	}
+	if p.console != nil {
+		master, err := linux.RecvFile(p.console)
+		p.console.Close()
+		if err != nil {
+			return fmt.Errorf("receive pty master: %w", err)
+		}
+		p.c.console = master
+	}
+	p.c.state = st
+	p.sock.Close()
+	if p.opts.Foreground {
+		p.c.foreground = true
+	}
+	return nil
+}
+
+func (p *initProcess) kill() {
+	if p.sock != nil {
+		p.sock.Close()
+	}
+	linux.Kill(p.pid, unix.SIGKILL)
+	linux.Wait4(p.pid)
+}
+
+// consoleSocket returns the socket the init sends the pty master over:
+// a connection to --console-socket, or one end of a socketpair whose other
+// end this process keeps for a foreground run.
+func (p *initProcess) consoleSocket() (*os.File, error) {
+	if p.opts.ConsoleSocket == "" {
+		ours, theirs, err := linux.Socketpair("console")
+		if err != nil {
+			return nil, err
+		}
+		p.console = ours
+		return theirs, nil
+	}
+	conn, err := net.Dial("unix", p.opts.ConsoleSocket)
+	if err != nil {
+		return nil, fmt.Errorf("connect to console socket %s: %w", p.opts.ConsoleSocket, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("connect to console socket %s: %w", p.opts.ConsoleSocket, err)
+	}
+	return f, nil
+}
+
+func (p *initProcess) setOOMScoreAdj() error {
+	adj := p.spec.Process.OOMScoreAdj
+	if adj == nil {
+		return nil
+	}
+	path := "/proc/" + strconv.Itoa(p.pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(*adj)), 0); err != nil {
+		return fmt.Errorf("set process.oomScoreAdj %d: %w", *adj, err)
+	}
+	return nil
+}
+
+func (p *initProcess) stateJSON(status Status) []byte {
+	data, _ := json.Marshal(specs.State{
+		Version: p.spec.Version, ID: p.c.id, Status: specs.ContainerState(status),
+		Pid: p.pid, Bundle: p.bundle, Annotations: p.spec.Annotations,
+	})
+	return data
+}
+
+// stdio returns the init's stdio: the caller's own unless replaced.
+func stdio(opts CreateOptions) (io.Reader, io.Writer, io.Writer) {
+	var in io.Reader = os.Stdin
+	var out, errw io.Writer = os.Stdout, os.Stderr
+	if opts.Stdin != nil {
+		in = opts.Stdin
+	}
+	if opts.Stdout != nil {
+		out = opts.Stdout
+	}
+	if opts.Stderr != nil {
+		errw = opts.Stderr
+	}
+	return in, out, errw
+}
+
+// passedFiles returns the caller's fds that go to the container: the
+// LISTEN_FDS sockets of socket activation, then --preserve-fds more.
+func passedFiles(preserve int) ([]*os.File, int, error) {
+	listen := 0
+	if v := os.Getenv("LISTEN_FDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, 0, fmt.Errorf("invalid LISTEN_FDS %q: want a count of fds", v)
+		}
+		listen = n
+	}
+	if preserve < 0 {
+		return nil, 0, fmt.Errorf("invalid --preserve-fds %d: must not be negative", preserve)
+	}
+	var files []*os.File
+	for fd := 3; fd < 3+listen+preserve; fd++ {
+		if !linux.FdIsOpen(fd) {
+			return nil, 0, fmt.Errorf("pass fd %d to the container: it is not open "+
+				"(check --preserve-fds and LISTEN_FDS)", fd)
+		}
+		files = append(files, os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd)))
+	}
+	return files, listen, nil
+}
+
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("write pid file %s: %w", path, err)
+	}
+	return writeFileAtomic(abs, []byte(strconv.Itoa(pid)), 0o644)
+}
+
+func rootfsPath(spec *specs.Spec, bundle string) string {
+	if filepath.IsAbs(spec.Root.Path) {
+		return spec.Root.Path
+	}
+	return filepath.Join(bundle, spec.Root.Path)
+}

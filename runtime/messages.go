@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Message types on the socket between the runtime and the container init.
+const (
+	msgConfig   = "config"   // runtime → init: the initConfig
+	msgHooks    = "hooks"    // init → runtime: run prestart and createRuntime hooks now
+	msgContinue = "continue" // runtime → init: hooks done, go on
+	msgReady    = "ready"    // init → runtime: created, waiting for start
+	msgError    = "error"    // init → runtime: setup failed, the init exits
+)
+
+// initMessage is one JSON document on the init socket.
+type initMessage struct {
+	Type   string      `json:"type"`
+	Error  string      `json:"error,omitempty"`
+	Config *initConfig `json:"config,omitempty"`
+}
+
+// initConfig is everything the container init needs from the runtime.
+// File descriptors are numbers in the init's own table.
+type initConfig struct {
+	ID     string      `json:"id"`
+	Bundle string      `json:"bundle"`
+	Spec   *specs.Spec `json:"spec"`
+	// Rootfs is the absolute host path of the rootfs directory.
+	Rootfs string `json:"rootfs"`
+	// FifoFD is exec.fifo opened read-write; the init blocks reading it
+	// until start writes a byte.
+	FifoFD int `json:"fifoFD"`
+	// ConsoleFD is a unix socket that receives the pty master, or -1.
+	ConsoleFD int `json:"consoleFD"`
+	// PassedFDs are fds 3 .. 3+PassedFDs-1, handed to the user process.
+	PassedFDs int `json:"passedFDs"`
+	// ListenFDs of PassedFDs are socket-activation fds (LISTEN_FDS).
+	ListenFDs int `json:"listenFDs"`
+	// CgroupNS asks the init to unshare a cgroup namespace itself, after
+	// the runtime has put it into its cgroup.
+	CgroupNS bool `json:"cgroupNS"`
+	// UserNS is true when the container has a user namespace of its own, so
+	// devices are bind-mounted from the host instead of created.
+	UserNS bool `json:"userNS"`
+	// CgroupPaths maps each controller to the container's cgroup directory
+	// on the host, for the cgroup mount type.
+	CgroupPaths  map[string]string `json:"cgroupPaths"`
+	NoPivot      bool              `json:"noPivot"`
+	NoNewKeyring bool              `json:"noNewKeyring"`
+	// State is the runtime-spec state document the init's own hooks
+	// (createContainer, startContainer) read on stdin.
+	State []byte `json:"state"`
+}
