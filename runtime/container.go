@@ -120,6 +120,9 @@ func (c *Container) Start() error {
 		return fmt.Errorf("signal container init to start: %w", err)
 	}
 	os.Remove(filepath.Join(c.dir, execFifo))
+	if err := c.waitForExec(); err != nil {
+		return err
+	}
 	c.state.Status = Running
 	if err := writeState(c.dir, c.state); err != nil {
 		return err
@@ -306,3 +309,30 @@ func (u *undoStack) run() {
 
 // ID returns the container's ID.
 func (c *Container) ID() string { return c.id }
+
+// waitForExec blocks until the init has executed the user process (or
+// exited): reading exec.done returns end-of-file once its last writer, the
+// init's close-on-exec descriptor, is gone.
+func (c *Container) waitForExec() error {
+	path := filepath.Join(c.dir, execDone)
+	defer os.Remove(path)
+	done, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer done.Close()
+	if err := linux.SetBlocking(done); err != nil {
+		return err
+	}
+	buf := make([]byte, 1)
+	for {
+		n, err := done.Read(buf)
+		if n == 0 || err != nil {
+			break
+		}
+	}
+	// NOTE: an init that died before its exec (a failed startContainer hook)
+	// looks the same here as a process that ran and exited at once; the
+	// init reports its error on the container's stderr.
+	return nil
+}

@@ -149,17 +149,19 @@ func (p *initProcess) start(undo *undoStack) error {
 		return 2 + len(cmd.ExtraFiles)
 	}
 
-	fifoPath := filepath.Join(p.c.dir, execFifo)
-	if err := linux.Mkfifo(fifoPath, 0o600); err != nil {
+	// Read-write so opening never blocks: the init blocks in read(2) on
+	// exec.fifo until start writes a byte, and holds exec.done open
+	// (close-on-exec) so start can wait for the exec.
+	fifo, err := openFifo(filepath.Join(p.c.dir, execFifo))
+	if err != nil {
 		return err
 	}
-	// Read-write so opening never blocks; the init then blocks in read(2)
-	// until start writes a byte.
-	fifo, err := os.OpenFile(fifoPath, os.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
-	}
 	defer fifo.Close()
+	done, err := openFifo(filepath.Join(p.c.dir, execDone))
+	if err != nil {
+		return err
+	}
+	defer done.Close()
 
 	consoleFD := -1
 	if p.spec.Process.Terminal {
@@ -172,7 +174,7 @@ func (p *initProcess) start(undo *undoStack) error {
 	}
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec,
-		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fdOf(fifo), ConsoleFD: consoleFD,
+		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fdOf(fifo), DoneFD: fdOf(done), ConsoleFD: consoleFD,
 		PassedFDs: len(passed), ListenFDs: listenFDs,
 		UserNS: p.plan.userNS(), CgroupNS: p.plan.create[specs.CgroupNamespace],
 		NoPivot: p.opts.NoPivot, NoNewKeyring: p.opts.NoNewKeyring,
@@ -184,6 +186,8 @@ func (p *initProcess) start(undo *undoStack) error {
 			return err
 		}
 	}
+	// Undo runs in reverse: the init is killed before its cgroup goes.
+	undo.push(func() { destroyCgroup(p.cg) })
 	if err := p.spawn(cmd); err != nil {
 		return err
 	}
@@ -191,7 +195,6 @@ func (p *initProcess) start(undo *undoStack) error {
 	if err := p.cg.Apply(p.pid); err != nil {
 		return err
 	}
-	undo.push(func() { p.cg.Destroy() })
 	if err := p.setOOMScoreAdj(); err != nil {
 		return err
 	}
@@ -366,11 +369,19 @@ func (p *initProcess) finish() error {
 	return nil
 }
 
+// kill ends a half-created init and waits until it has exited. The init
+// is our child unless nsenter forked it, so it is reaped where possible.
 func (p *initProcess) kill() {
 	if p.sock != nil {
 		p.sock.Close()
 	}
-	linux.Kill(p.pid, unix.SIGKILL)
+	pidfd, err := linux.PidfdOpen(p.pid)
+	if err != nil {
+		return
+	}
+	defer pidfd.Close()
+	linux.PidfdSendSignal(pidfd, unix.SIGKILL)
+	linux.PollReadable(pidfd, 10_000)
 	linux.Wait4(p.pid)
 }
 
@@ -472,4 +483,15 @@ func rootfsPath(spec *specs.Spec, bundle string) string {
 		return spec.Root.Path
 	}
 	return filepath.Join(bundle, spec.Root.Path)
+}
+
+func openFifo(path string) (*os.File, error) {
+	if err := linux.Mkfifo(path, 0o600); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return f, nil
 }

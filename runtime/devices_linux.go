@@ -130,8 +130,7 @@ func (r *rootfs) devLinks() error {
 	return r.symlink("pts/ptmx", "/dev/ptmx")
 }
 
-// enter switches the root to the rootfs and applies what must be done
-// from inside it: a read-only root, masked and read-only paths.
+// enter switches the root to the rootfs.
 func (r *rootfs) enter() error {
 	if r.cfg.NoPivot {
 		if err := r.moveRoot(); err != nil {
@@ -140,6 +139,13 @@ func (r *rootfs) enter() error {
 	} else if err := r.pivotRoot(); err != nil {
 		return err
 	}
+	return nil
+}
+
+// finish applies, from inside the new root, what must come after the
+// sysctls are written: the root's propagation, a read-only root, and the
+// masked and read-only paths (/proc/sys is usually one of them).
+func (r *rootfs) finish() error {
 	if p := r.spec.Linux.RootfsPropagation; p == "shared" || p == "rshared" {
 		if err := linux.Mount("", "/", "", propagationOptions[p], "", "/"); err != nil {
 			return err

@@ -122,6 +122,11 @@ func (in *initState) run() error {
 	if err := in.setupNamespaced(); err != nil {
 		return err
 	}
+	if hasMountNS {
+		if err := rfs.finish(); err != nil {
+			return err
+		}
+	}
 	if in.spec.Process.Terminal {
 		if err := in.setupConsole(); err != nil {
 			return err
@@ -144,7 +149,8 @@ func (in *initState) run() error {
 		return err
 	}
 	if h := in.spec.Hooks; h != nil {
-		if err := hooks.Run(context.Background(), h.StartContainer, in.cfg.State); err != nil {
+		state := withStatus(in.cfg.State, Created)
+		if err := hooks.Run(context.Background(), h.StartContainer, state); err != nil {
 			return fmt.Errorf("run startContainer hook: %w", err)
 		}
 	}
@@ -263,4 +269,19 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("exec %q: %w in $PATH %s", name, exec.ErrNotFound, path)
+}
+
+// withStatus returns the runtime-spec state document with its status
+// replaced.
+func withStatus(state []byte, status Status) []byte {
+	var st specs.State
+	if err := json.Unmarshal(state, &st); err != nil {
+		return state
+	}
+	st.Status = specs.ContainerState(status)
+	out, err := json.Marshal(st)
+	if err != nil {
+		return state
+	}
+	return out
 }

@@ -31,6 +31,9 @@ type initConfig struct {
 	// FifoFD is exec.fifo opened read-write; the init blocks reading it
 	// until start writes a byte.
 	FifoFD int `json:"fifoFD"`
+	// DoneFD is exec.done opened read-write; the init keeps it open until
+	// its exec closes it, which is how start knows the process started.
+	DoneFD int `json:"doneFD"`
 	// ConsoleFD is a unix socket that receives the pty master, or -1.
 	ConsoleFD int `json:"consoleFD"`
 	// PassedFDs are fds 3 .. 3+PassedFDs-1, handed to the user process.

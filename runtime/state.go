@@ -21,6 +21,9 @@ const (
 	stateFile = "state.json"
 	// execFifo is the named pipe the init blocks on until start writes to it.
 	execFifo = "exec.fifo"
+	// execDone is the named pipe whose last writer, the init, closes it by
+	// executing the user process.
+	execDone = "exec.done"
 )
 
 // persistedState is state.json: the public State plus what later commands

@@ -129,11 +129,11 @@ func TestSpecRefusesOverwrite(t *testing.T) {
 
 func TestArgumentCountError(t *testing.T) {
 	r := runNullrun(t, "create")
-	// stderr carries logrus's text format, which escapes the quotes.
+	// With no --log, stderr carries the plain message, quotes unescaped.
 	if r.code != 1 {
 		t.Errorf("exit status = %d, want 1", r.code)
 	}
-	if want := `nullrun: \"create\" requires exactly 1 argument(s)`; !strings.Contains(r.stderr, want) {
+	if want := `nullrun: "create" requires exactly 1 argument(s)`; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
 	}
 	if !strings.HasPrefix(r.stdout, "Incorrect Usage.") {

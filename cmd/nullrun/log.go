@@ -60,14 +60,23 @@ func fatal(err error) {
 	os.Exit(1)
 }
 
-// reportError logs err at error level and, when the logger writes somewhere
-// other than stderr, also prints it to stderr as one plain line, so both
-// the --log reader and a person at the terminal see it.
+// reportError logs err at error level and prints it to stderr as one plain
+// line, so both the --log reader and a person at the terminal see it.
+// A text-format logger that writes to stderr itself is skipped: its line
+// would quote and escape the message, which names values in quotes.
 func reportError(logger *logrus.Logger, stderr *os.File, err error) {
-	logger.Error(err)
-	if !writesTo(logger, stderr) {
+	toStderr := writesTo(logger, stderr)
+	if !toStderr || !isText(logger) {
+		logger.Error(err)
+	}
+	if !toStderr || isText(logger) {
 		fmt.Fprintln(stderr, err)
 	}
+}
+
+func isText(logger *logrus.Logger) bool {
+	_, ok := logger.Formatter.(*logrus.TextFormatter)
+	return ok
 }
 
 // writesTo reports whether logger's output is the file f.

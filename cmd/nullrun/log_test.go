@@ -77,7 +77,7 @@ func TestReportErrorToStderrOnce(t *testing.T) {
 	reportError(logger, stderr, errors.New("container not running"))
 
 	got := readFile(t, stderr)
-	if want := "level=error msg=\"container not running\"\n"; got != want {
+	if want := "container not running\n"; got != want {
 		t.Errorf("stderr = %q, want %q", got, want)
 	}
 }

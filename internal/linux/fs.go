@@ -94,3 +94,16 @@ func FdIsOpen(fd int) bool {
 	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 	return err == nil
 }
+
+// SetBlocking clears O_NONBLOCK on f, for a fifo that had to be opened
+// non-blocking.
+func SetBlocking(f *os.File) error {
+	flags, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(f.Fd(), unix.F_SETFL, flags&^unix.O_NONBLOCK)
+	}
+	if err != nil {
+		return &os.PathError{Op: "fcntl", Path: f.Name(), Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+// Package nsenter joins and creates namespaces in a re-executed nullrun
+// before the Go runtime starts.
+//
+// setns(2) into a user or mount namespace fails with EINVAL in a
+// multithreaded process, and setns into a net, ipc or uts namespace
+// moves only the calling thread. The Go runtime starts threads before
+// main, so a C constructor (nsenter.c) does this work first. Importing
+// the package links the constructor; a blank import is enough in the
+// child. The parent calls Start.
+//
+// # Cost when unused
+//
+// The constructor runs in every nullrun process. Without the EnvFD
+// environment variable it returns after one getenv(3), and its request
+// buffers live in bss, which is never touched.
+//
+// # Protocol
+//
+// Start creates a unix stream socket pair, passes one end to the child in
+// cmd.ExtraFiles and names its fd number in EnvFD. Every message is a
+// header of two host-order uint32 values, type and payload length,
+// followed by the payload (nsenter.h lists the types). The exchange is:
+//
+//  1. The parent sends one join message per namespace (clone flag and
+//     path), at most one unshare message (clone flags), a time-sync
+//     message when time offsets are to be written, and an end message.
+//  2. The child opens every path to join, then joins in three passes as
+//     runc 1.2 does: first every namespace but the user namespace,
+//     leaving those that fail with EPERM; then the user namespace; then
+//     the ones left. Joining a user namespace replaces the caller's
+//     capabilities with those it has in that namespace, so namespaces it
+//     does not own (the host's network namespace, say) can only be
+//     joined before it, while namespaces it owns may need those
+//     capabilities when the caller is unprivileged. After joining a user
+//     namespace the child switches to uid and gid 0 in it, as runc does.
+//     The child makes itself non-dumpable before joining, so processes
+//     already in those namespaces cannot ptrace it or open its /proc
+//     files, and Go main starts that way. Because the /proc/self files
+//     of a non-dumpable process belong to host root, a child whose uid
+//     in a joined user namespace is not host root cannot list
+//     /proc/self/fd until it sets PR_SET_DUMPABLE again.
+//  3. To create a user namespace the child unshares CLONE_NEWUSER and
+//     sends a user-namespace message. The parent writes
+//     /proc/PID/uid_map, "deny" to /proc/PID/setgroups if requested, and
+//     /proc/PID/gid_map, then acknowledges with whether uid 0 and gid 0
+//     are mapped; the child switches to each one that is.
+//  4. The child unshares the other requested namespaces in one call. For
+//     a new time namespace with offsets it sends a time-namespace
+//     message and waits while the parent writes
+//     /proc/PID/timens_offsets, which must happen before any process
+//     enters the namespace.
+//  5. The child marks the socket close-on-exec. If it joined or created
+//     a pid or time namespace, which apply only to children, it forks:
+//     the intermediate process sends a done message with the
+//     grandchild's PID and exits, and the grandchild waits for that exit
+//     before it runs Go main, so the done message is the last one the
+//     constructor writes. Otherwise the child sends a done message with
+//     its own PID.
+//
+// Any failure in the child ends the exchange with an error message (errno
+// and text naming the namespace and path), after which the child exits
+// with status 1. Start returns it as a *SetupError. The child never
+// creates a cgroup namespace: the init does that after the parent has
+// placed it in its cgroup, so that the namespace root is its own cgroup.
+//
+// After the done message the socket belongs to the caller: the parent
+// keeps its end, and the child's Go code gets its end from ChildSocket,
+// positioned after the constructor's messages.
+package nsenter

@@ -1,0 +1,7 @@
+//go:build !cgo
+
+package nsenter
+
+// Without cgo the constructor is not linked, so Start rejects every
+// request instead of waiting for a child that never answers.
+const constructorLinked = false

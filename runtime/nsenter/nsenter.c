@@ -1,0 +1,406 @@
+//go:build cgo
+
+/*
+ * Constructor that joins and creates namespaces before the Go runtime
+ * starts. setns(2) into a user or mount namespace fails in a
+ * multithreaded process, and the Go runtime starts threads before main,
+ * so this has to run first. doc.go describes the protocol.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct header {
+	uint32_t type;
+	uint32_t len;
+};
+
+struct join {
+	uint32_t type;
+	int fd;
+	char path[PATH_MAX];
+};
+
+/*
+ * Static so that the hot path (no environment variable) touches none of
+ * it: the request can be 32 KiB and lives in zero-filled bss.
+ */
+static struct {
+	int sock;
+	struct join joins[NSENTER_MAX_JOIN];
+	int njoins;
+	uint32_t unshare_flags;
+	int timens_sync;
+	char payload[NSENTER_MAX_PAYLOAD];
+} st;
+
+static const char *ns_name(uint32_t type)
+{
+	switch (type) {
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWNS:
+		return "mnt";
+	case CLONE_NEWNET:
+		return "net";
+	case CLONE_NEWIPC:
+		return "ipc";
+	case CLONE_NEWUTS:
+		return "uts";
+	case CLONE_NEWPID:
+		return "pid";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	case CLONE_NEWTIME:
+		return "time";
+	}
+	return "unknown";
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Returns -1 with errno set, or with errno 0 at end of stream. */
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_msg(uint32_t type, const void *payload, uint32_t len)
+{
+	struct header h = { .type = type, .len = len };
+
+	if (write_full(st.sock, &h, sizeof(h)) < 0)
+		return -1;
+	return write_full(st.sock, payload, len);
+}
+
+/*
+ * Sends the error to the parent and exits. The text names the operation
+ * and the object; the parent appends the errno's text, so the message
+ * reads like a Go error.
+ */
+static void __attribute__((noreturn, format(printf, 2, 3))) fail(int errnum, const char *fmt, ...)
+{
+	char buf[sizeof(int32_t) + 2 * PATH_MAX];
+	int32_t e = errnum;
+	va_list ap;
+	int n;
+
+	memcpy(buf, &e, sizeof(e));
+	va_start(ap, fmt);
+	n = vsnprintf(buf + sizeof(e), sizeof(buf) - sizeof(e), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf) - sizeof(e))
+		n = sizeof(buf) - sizeof(e) - 1;
+
+	if (send_msg(NSENTER_MSG_ERROR, buf, sizeof(e) + (uint32_t)n) < 0)
+		fprintf(stderr, "nullrun nsenter: %s\n", buf + sizeof(e));
+	_exit(1);
+}
+
+/* Reads one message into st.payload and returns its type. */
+static uint32_t recv_msg(uint32_t *len)
+{
+	struct header h;
+
+	if (read_full(st.sock, &h, sizeof(h)) < 0)
+		fail(errno, "read message from parent%s", errno ? "" : ": unexpected end of stream");
+	if (h.len > sizeof(st.payload))
+		fail(0, "read message from parent: payload of %u bytes exceeds the %zu byte limit",
+		     h.len, sizeof(st.payload));
+	if (read_full(st.sock, st.payload, h.len) < 0)
+		fail(errno, "read message from parent%s", errno ? "" : ": unexpected end of stream");
+	*len = h.len;
+	return h.type;
+}
+
+static void read_request(void)
+{
+	for (;;) {
+		uint32_t len, type = recv_msg(&len);
+		struct join *j;
+
+		switch (type) {
+		case NSENTER_REQ_JOIN:
+			if (len <= sizeof(uint32_t) || len - sizeof(uint32_t) >= PATH_MAX)
+				fail(0, "read request: join message of %u bytes is malformed", len);
+			if (st.njoins == NSENTER_MAX_JOIN)
+				fail(0, "read request: more than %d namespaces to join", NSENTER_MAX_JOIN);
+			j = &st.joins[st.njoins++];
+			memcpy(&j->type, st.payload, sizeof(uint32_t));
+			memcpy(j->path, st.payload + sizeof(uint32_t), len - sizeof(uint32_t));
+			j->path[len - sizeof(uint32_t)] = '\0';
+			j->fd = -1;
+			break;
+		case NSENTER_REQ_UNSHARE:
+			if (len != sizeof(uint32_t))
+				fail(0, "read request: unshare message of %u bytes is malformed", len);
+			memcpy(&st.unshare_flags, st.payload, sizeof(uint32_t));
+			break;
+		case NSENTER_REQ_TIMENS_SYNC:
+			st.timens_sync = 1;
+			break;
+		case NSENTER_REQ_END:
+			return;
+		default:
+			fail(0, "read request: unknown message type %u", type);
+		}
+	}
+}
+
+static void become_root(const char *why)
+{
+	if (setresgid(0, 0, 0) < 0)
+		fail(errno, "set gid 0 after %s (map gid 0 in that user namespace)", why);
+	if (setresuid(0, 0, 0) < 0)
+		fail(errno, "set uid 0 after %s (map uid 0 in that user namespace)", why);
+}
+
+/* Joins j; with tolerate_eperm, leaves it for a later pass on EPERM. */
+static void join_one(struct join *j, int tolerate_eperm)
+{
+	if (setns(j->fd, (int)j->type) < 0) {
+		if (tolerate_eperm && errno == EPERM)
+			return;
+		fail(errno, "join %s namespace %s", ns_name(j->type), j->path);
+	}
+	close(j->fd);
+	j->fd = -1;
+	if (j->type == CLONE_NEWUSER)
+		become_root("joining user namespace");
+}
+
+static uint32_t join_namespaces(void)
+{
+	uint32_t joined = 0;
+	int i;
+
+	/*
+	 * Open every path before joining anything: once the mount or user
+	 * namespace changed, the paths may resolve elsewhere or be denied.
+	 */
+	for (i = 0; i < st.njoins; i++) {
+		struct join *j = &st.joins[i];
+
+		j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+		if (j->fd < 0)
+			fail(errno, "open %s namespace %s", ns_name(j->type), j->path);
+		joined |= j->type;
+	}
+
+	/*
+	 * Three passes, the order runc 1.2 uses. Joining the user namespace
+	 * replaces our capabilities with those in that namespace, so a
+	 * namespace it does not own (the host's network namespace, say)
+	 * can only be joined before it. Namespaces it does own may need
+	 * those capabilities when the caller is unprivileged, so the first
+	 * pass leaves EPERM failures to the third.
+	 */
+	for (i = 0; i < st.njoins; i++)
+		if (st.joins[i].type != CLONE_NEWUSER)
+			join_one(&st.joins[i], 1);
+	for (i = 0; i < st.njoins; i++)
+		if (st.joins[i].type == CLONE_NEWUSER)
+			join_one(&st.joins[i], 0);
+	for (i = 0; i < st.njoins; i++)
+		if (st.joins[i].fd >= 0)
+			join_one(&st.joins[i], 0);
+	return joined;
+}
+
+static void create_user_namespace(void)
+{
+	uint32_t len, mapped;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail(errno, "create user namespace");
+
+	/*
+	 * A non-dumpable process's /proc files belong to root, which an
+	 * unprivileged parent cannot open to write the maps.
+	 */
+	if (st.njoins > 0 && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail(errno, "set dumpable for the parent to write the ID maps");
+	if (send_msg(NSENTER_MSG_USERNS, NULL, 0) < 0)
+		fail(errno, "send user namespace message to parent");
+	if (recv_msg(&len) != NSENTER_ACK_USERNS || len != sizeof(mapped))
+		fail(0, "read ID map acknowledgement: unexpected message");
+	if (st.njoins > 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "clear dumpable after the ID maps were written");
+	memcpy(&mapped, st.payload, sizeof(mapped));
+
+	/* Without a mapping for ID 0 the process stays unmapped (65534). */
+	if ((mapped & NSENTER_MAPPED_GID0) && setresgid(0, 0, 0) < 0)
+		fail(errno, "set gid 0 in the new user namespace");
+	if ((mapped & NSENTER_MAPPED_UID0) && setresuid(0, 0, 0) < 0)
+		fail(errno, "set uid 0 in the new user namespace");
+}
+
+static void create_namespaces(uint32_t flags)
+{
+	uint32_t len;
+
+	if (flags == 0)
+		return;
+	if (unshare((int)flags) < 0)
+		fail(errno, "create namespaces (unshare flags %#x)", flags);
+	if (!st.timens_sync)
+		return;
+	if (send_msg(NSENTER_MSG_TIMENS, NULL, 0) < 0)
+		fail(errno, "send time namespace message to parent");
+	if (recv_msg(&len) != NSENTER_ACK_TIMENS)
+		fail(0, "read time offsets acknowledgement: unexpected message");
+}
+
+static void send_done(pid_t pid, uint32_t forked)
+{
+	char buf[sizeof(int32_t) + sizeof(uint32_t)];
+	int32_t p = pid;
+
+	memcpy(buf, &p, sizeof(p));
+	memcpy(buf + sizeof(p), &forked, sizeof(forked));
+	if (send_msg(NSENTER_MSG_DONE, buf, sizeof(buf)) < 0) {
+		if (forked)
+			kill(pid, SIGKILL);
+		_exit(1);
+	}
+}
+
+/*
+ * Forks the process that runs Go main and exits. The new process waits
+ * until this one has exited, which closes the gate pipe, so the done
+ * message is the last one the constructor writes and the Go side of the
+ * child starts on a clean stream.
+ */
+static void fork_and_exit(void)
+{
+	int gate[2];
+	pid_t child;
+	char c;
+
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		fail(errno, "create gate pipe");
+	child = fork();
+	if (child < 0)
+		fail(errno, "fork into the new pid or time namespace");
+	if (child == 0) {
+		close(gate[1]);
+		while (read(gate[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(gate[0]);
+		return;
+	}
+	close(gate[0]);
+	send_done(child, 1);
+	_exit(0);
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	long fd;
+
+	errno = 0;
+	fd = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || fd < 3 || fd > INT_MAX)
+		return -1;
+	return (int)fd;
+}
+
+__attribute__((constructor)) static void nullrun_nsenter(void)
+{
+	const char *env = getenv(NSENTER_ENV_FD);
+	uint32_t joined, created;
+
+	if (env == NULL)
+		return;
+
+	st.sock = parse_fd(env);
+	if (st.sock < 0) {
+		fprintf(stderr, "nullrun nsenter: invalid %s=%s: want an fd number >= 3\n",
+			NSENTER_ENV_FD, env);
+		_exit(1);
+	}
+	read_request();
+
+	/*
+	 * While it holds host resources, a process joining existing
+	 * namespaces must not be ptrace-able or have its /proc files opened
+	 * by processes already in them. The Go side can restore it with
+	 * PR_SET_DUMPABLE once it has dropped those resources.
+	 */
+	if (st.njoins > 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "clear dumpable before joining namespaces");
+
+	joined = join_namespaces();
+	if (st.unshare_flags & CLONE_NEWUSER)
+		create_user_namespace();
+	created = st.unshare_flags & ~(uint32_t)CLONE_NEWUSER;
+	create_namespaces(created);
+
+	/* Nothing the container runs may inherit the socket. */
+	if (fcntl(st.sock, F_SETFD, FD_CLOEXEC) < 0)
+		fail(errno, "set close-on-exec on fd %d", st.sock);
+
+	/*
+	 * setns and unshare of pid and time namespaces apply only to
+	 * children, so the process that runs Go main has to be a new one.
+	 */
+	if ((joined | created) & (CLONE_NEWPID | CLONE_NEWTIME))
+		fork_and_exit();
+	else
+		send_done(getpid(), 0);
+}
