@@ -25,9 +25,9 @@
 //     path), at most one unshare message (clone flags), a time-sync
 //     message when time offsets are to be written, and an end message.
 //  2. The child opens every path to join, then joins in three passes as
-//     runc 1.2 does: first every namespace but the user namespace,
-//     leaving those that fail with EPERM; then the user namespace; then
-//     the ones left. Joining a user namespace replaces the caller's
+//     runc's nsexec.c does. The first pass joins every namespace but the user
+//     namespace and skips those that fail with EPERM. The second joins
+//     the user namespace, and the third the skipped ones. Joining a user namespace replaces the caller's
 //     capabilities with those it has in that namespace, so namespaces it
 //     does not own (the host's network namespace, say) can only be
 //     joined before it, while namespaces it owns may need those

@@ -3,5 +3,5 @@
 package nsenter
 
 // Without cgo the constructor is not linked, so Start rejects every
-// request instead of waiting for a child that never answers.
+// request instead of waiting for a child that never replies.
 const constructorLinked = false

@@ -132,7 +132,7 @@ static int send_msg(uint32_t type, const void *payload, uint32_t len)
  */
 static void __attribute__((noreturn, format(printf, 2, 3))) fail(int errnum, const char *fmt, ...)
 {
-	char buf[sizeof(int32_t) + 2 * PATH_MAX];
+	char buf[NSENTER_MAX_PAYLOAD];
 	int32_t e = errnum;
 	va_list ap;
 	int n;
@@ -201,12 +201,12 @@ static void read_request(void)
 	}
 }
 
-static void become_root(const char *why)
+static void become_root(const char *step)
 {
 	if (setresgid(0, 0, 0) < 0)
-		fail(errno, "set gid 0 after %s (map gid 0 in that user namespace)", why);
+		fail(errno, "set gid 0 after %s (map gid 0 in that user namespace)", step);
 	if (setresuid(0, 0, 0) < 0)
-		fail(errno, "set uid 0 after %s (map uid 0 in that user namespace)", why);
+		fail(errno, "set uid 0 after %s (map uid 0 in that user namespace)", step);
 }
 
 /* Joins j; with tolerate_eperm, leaves it for a later pass on EPERM. */
@@ -220,7 +220,7 @@ static void join_one(struct join *j, int tolerate_eperm)
 	close(j->fd);
 	j->fd = -1;
 	if (j->type == CLONE_NEWUSER)
-		become_root("joining user namespace");
+		become_root("joining the user namespace");
 }
 
 static uint32_t join_namespaces(void)
@@ -242,7 +242,7 @@ static uint32_t join_namespaces(void)
 	}
 
 	/*
-	 * Three passes, the order runc 1.2 uses. Joining the user namespace
+	 * Three passes, as in runc's nsexec.c join_namespaces. Joining the user namespace
 	 * replaces our capabilities with those in that namespace, so a
 	 * namespace it does not own (the host's network namespace, say)
 	 * can only be joined before it. Namespaces it does own may need
@@ -377,10 +377,10 @@ __attribute__((constructor)) static void nullrun_nsenter(void)
 	read_request();
 
 	/*
-	 * While it holds host resources, a process joining existing
-	 * namespaces must not be ptrace-able or have its /proc files opened
-	 * by processes already in them. The Go side can restore it with
-	 * PR_SET_DUMPABLE once it has dropped those resources.
+	 * A process that joins existing namespaces still has host files
+	 * open, so processes already in those namespaces must not ptrace it
+	 * or open its /proc files. The Go side can set PR_SET_DUMPABLE again
+	 * once it has closed those files.
 	 */
 	if (st.njoins > 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(errno, "clear dumpable before joining namespaces");

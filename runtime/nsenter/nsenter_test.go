@@ -18,11 +18,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// childModeEnv makes the test binary act as the child: it reports what
-// it sees and exits instead of running tests.
+// childModeEnv makes the test binary run as the child: it reports its
+// namespaces and IDs and exits instead of running tests.
 const childModeEnv = "NSENTER_TEST_CHILD"
 
-// report is what the child sees after the constructor has run.
+// report is the child's view of itself after the constructor has run.
 type report struct {
 	NS        map[string]string `json:"ns"`
 	UID       int               `json:"uid"`

@@ -23,9 +23,9 @@ type Namespace struct {
 	Path string
 }
 
-// Request is what the child does before the Go runtime starts: join
-// namespaces, create a user namespace with ID maps, create the others,
-// and fork when a pid or time namespace needs it.
+// Request is the namespace work the child does before the Go runtime
+// starts: joins, a new user namespace with its ID maps, other new
+// namespaces, and a fork when a pid or time namespace needs one.
 type Request struct {
 	// Join lists existing namespaces, at most one of each type.
 	Join []Namespace
@@ -50,8 +50,9 @@ type nsType struct {
 	flag uint32
 }
 
-// nsTypes is the order joins are sent in, the one runc uses. The
-// constructor keeps this order within each of its join passes.
+// nsTypes is the order joins are sent in, the one of runc's
+// configs.NamespaceTypes. The constructor keeps this order within each
+// of its join passes.
 var nsTypes = []nsType{
 	{"user", unix.CLONE_NEWUSER},
 	{"ipc", unix.CLONE_NEWIPC},

@@ -13,7 +13,7 @@ import (
 )
 
 // Start starts cmd, which must be a binary that links this package,
-// sends it req and answers its requests for ID maps and time offsets.
+// sends it req and serves its requests for ID maps and time offsets.
 // It returns the PID of the process that runs Go main and the parent's
 // end of the socket, which the caller keeps for its own messages.
 //
