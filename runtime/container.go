@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"path/filepath"
 	"sort"
@@ -336,3 +337,6 @@ func (c *Container) waitForExec() error {
 	// init reports its error on the container's stderr.
 	return nil
 }
+
+// Config returns the container's spec as it was created.
+func (c *Container) Config() *specs.Spec { return c.state.Config }

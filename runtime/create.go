@@ -216,9 +216,13 @@ func (p *initProcess) spawn(cmd *exec.Cmd) error {
 	if len(p.plan.join) == 0 && !p.plan.create[specs.TimeNamespace] {
 		return p.spawnClone(cmd)
 	}
-	req := nsenter.Request{
-		UIDMappings: p.spec.Linux.UIDMappings,
-		GIDMappings: p.spec.Linux.GIDMappings,
+	var req nsenter.Request
+	if p.plan.create[specs.UserNamespace] {
+		req.UIDMappings = p.spec.Linux.UIDMappings
+		req.GIDMappings = p.spec.Linux.GIDMappings
+	}
+	if p.plan.create[specs.TimeNamespace] {
+		req.TimeOffsets = p.spec.Linux.TimeOffsets
 	}
 	for _, ns := range p.plan.join {
 		req.Join = append(req.Join, nsenter.Namespace{Type: procNSName[ns.Type], Path: ns.Path})

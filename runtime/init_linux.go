@@ -43,8 +43,17 @@ func Init() error {
 	if err := dec.Decode(&m); err != nil || m.Type != msgConfig || m.Config == nil {
 		return fmt.Errorf("read container config from runtime: %v", err)
 	}
+	// Until the exec, no other process may ptrace the init or open its
+	// /proc files, such as exe, the runtime binary.
+	if err := linux.SetDumpable(false); err != nil {
+		return err
+	}
 	in := &initState{cfg: m.Config, spec: m.Config.Spec, sock: sock, enc: enc, dec: dec}
-	err = in.run()
+	if in.cfg.Exec {
+		err = in.runExec()
+	} else {
+		err = in.run()
+	}
 	if in.readySent {
 		// The runtime that created us is gone; our stderr is the
 		// container's, which is where runc reports late failures too.
@@ -154,6 +163,27 @@ func (in *initState) run() error {
 			return fmt.Errorf("run startContainer hook: %w", err)
 		}
 	}
+	return proc.exec(in.cfg.PassedFDs, in.cfg.ListenFDs)
+}
+
+// runExec prepares and executes a process joining a running container.
+// The nsenter constructor has already joined the init's namespaces, which
+// put this process under the container's root.
+func (in *initState) runExec() error {
+	if in.spec.Process.Terminal {
+		if err := in.setupConsole(); err != nil {
+			return err
+		}
+	}
+	proc, err := newProcessSetup(in.spec.Process, in.spec.Linux)
+	if err != nil {
+		return err
+	}
+	if err := proc.resolve(); err != nil {
+		return err
+	}
+	// The socket is close-on-exec: the runtime reads end-of-file when the
+	// program starts, or the error below if it does not.
 	return proc.exec(in.cfg.PassedFDs, in.cfg.ListenFDs)
 }
 
@@ -268,7 +298,7 @@ func lookPath(name string, env []string) (string, error) {
 			return candidate, nil
 		}
 	}
-	return "", fmt.Errorf("exec %q: %w in $PATH %s", name, exec.ErrNotFound, path)
+	return "", fmt.Errorf("exec %q: %w (PATH=%s)", name, exec.ErrNotFound, path)
 }
 
 // withStatus returns the runtime-spec state document with its status

@@ -48,9 +48,11 @@ type initConfig struct {
 	UserNS bool `json:"userNS"`
 	// CgroupPaths maps each controller to the container's cgroup directory
 	// on the host, for the cgroup mount type.
-	CgroupPaths  map[string]string `json:"cgroupPaths"`
-	NoPivot      bool              `json:"noPivot"`
-	NoNewKeyring bool              `json:"noNewKeyring"`
+	CgroupPaths map[string]string `json:"cgroupPaths"`
+	// Exec marks a process joining a running container instead of its init.
+	Exec         bool `json:"exec,omitempty"`
+	NoPivot      bool `json:"noPivot"`
+	NoNewKeyring bool `json:"noNewKeyring"`
 	// State is the runtime-spec state document the init's own hooks
 	// (createContainer, startContainer) read on stdin.
 	State []byte `json:"state"`

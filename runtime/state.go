@@ -108,7 +108,7 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 // procStartTime returns field 22 (starttime) of /proc/PID/stat and whether
-// the process is a zombie.
+// the process has exited or is exiting.
 func procStartTime(pid int) (uint64, bool, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -130,7 +130,14 @@ func procStartTime(pid int) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
 	}
-	return start, fields[0] == "Z" || fields[0] == "X", nil
+	// A PID namespace's init that is exiting waits, before it becomes a
+	// zombie, until every process of its namespace has been reaped, which
+	// can take long when their parent is outside. It runs nothing any
+	// more: count it as gone (PF_EXITING in the flags, field 9).
+	flags, _ := strconv.ParseUint(fields[6], 10, 64)
+	const pfExiting = 0x4
+	gone := fields[0] == "Z" || fields[0] == "X" || flags&pfExiting != 0
+	return start, gone, nil
 }
 
 // initAlive reports whether the recorded init is still the live process

@@ -68,6 +68,7 @@ func newApp() *cli.App {
 	app.Commands = []cli.Command{
 		createCommand,
 		deleteCommand,
+		execCommand,
 		killCommand,
 		listCommand,
 		runCommand,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/nullrun/nullrun/runtime"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 )
 
@@ -51,6 +52,7 @@ func newRuntime(ctx *cli.Context) (*runtime.Runtime, error) {
 	return runtime.New(runtime.Options{
 		Root:          root,
 		SystemdCgroup: ctx.GlobalBool("systemd-cgroup"),
+		Warn:          func(err error) { logrus.Warn(err) },
 	})
 }
 

@@ -179,3 +179,16 @@ func PollReadable(f *os.File, timeoutMs int) (bool, error) {
 		return n > 0, nil
 	}
 }
+
+// SetDumpable sets whether the calling process may be ptraced or have its
+// /proc files (such as exe) opened by processes of the same user.
+func SetDumpable(dumpable bool) error {
+	v := 0
+	if dumpable {
+		v = 1
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, uintptr(v), 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
+	}
+	return nil
+}
