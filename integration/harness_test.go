@@ -36,6 +36,7 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
+	defer removeBusyboxImage()
 	return m.Run()
 }
 
@@ -60,7 +61,7 @@ func makeRootfs(t testing.TB, dir string) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
+	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(busyboxPath)
