@@ -22,8 +22,10 @@
 // followed by the payload (nsenter.h lists the types). The exchange is:
 //
 //  1. The parent sends one join message per namespace (clone flag and
-//     path), at most one unshare message (clone flags), a time-sync
-//     message when time offsets are to be written, and an end message.
+//     path), at most one unshare message (clone flags), and a time-sync
+//     message when time offsets are to be written. With Request.Pause
+//     it adds a pause message, which names the steps after the pause
+//     and the null user's uid and gid. An end message closes the request.
 //  2. The child opens every path to join, then joins in three passes as
 //     runc's nsexec.c does. The first pass joins every namespace but the user
 //     namespace and skips those that fail with EPERM. The second joins
@@ -53,17 +55,31 @@
 //     a pid or time namespace, which apply only to children, it forks:
 //     the intermediate process sends a done message with the
 //     grandchild's PID and exits, and the grandchild waits for that exit
-//     before it runs Go main, so the done message is the last one the
-//     constructor writes. Otherwise the child sends a done message with
-//     its own PID.
+//     before it goes on, so the intermediate process writes nothing
+//     after the done message. Otherwise the child sends a done message
+//     with its own PID. Start returns at the done message.
+//  6. With a pause message, the process that runs Go main (the
+//     grandchild after a fork) waits for a resume message, which the
+//     parent sends from Resume once it has placed that PID in its
+//     cgroup. The process then unshares a cgroup namespace, whose root
+//     is that cgroup, if requested. For the null user it calls
+//     setgroups with an empty list, setresgid and setresuid with the
+//     given host IDs, clears dumpable (the euid change reset it to
+//     fs.suid_dumpable) and unshares a user namespace that no one
+//     maps. It does the uid switch first because
+//     no ID can be set once the namespace is unmapped, and the cgroup
+//     namespace before the user namespace so that the unmapped user
+//     namespace owns no other namespace. It then sends a resumed
+//     message.
 //
 // Any failure in the child ends the exchange with an error message (errno
 // and text naming the namespace and path), after which the child exits
-// with status 1. Start returns it as a *SetupError. The child never
-// creates a cgroup namespace: the init does that after the parent has
-// placed it in its cgroup, so that the namespace root is its own cgroup.
+// with status 1. Start or Resume returns it as a *SetupError. A cgroup
+// namespace is only ever created after the pause, so that its root is
+// the process's own cgroup: Unshare rejects "cgroup".
 //
-// After the done message the socket belongs to the caller: the parent
-// keeps its end, and the child's Go code gets its end from ChildSocket,
-// positioned after the constructor's messages.
+// After the done message, or the resumed message with a pause, the
+// socket belongs to the caller: the parent keeps its end, and the
+// child's Go code gets its end from ChildSocket, positioned after the
+// constructor's messages.
 package nsenter

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
@@ -51,6 +52,9 @@ static struct {
 	int njoins;
 	uint32_t unshare_flags;
 	int timens_sync;
+	int pause;
+	uint32_t pause_steps;
+	uint32_t null_uid, null_gid;
 	char payload[NSENTER_MAX_PAYLOAD];
 } st;
 
@@ -193,6 +197,14 @@ static void read_request(void)
 		case NSENTER_REQ_TIMENS_SYNC:
 			st.timens_sync = 1;
 			break;
+		case NSENTER_REQ_PAUSE:
+			if (len != 3 * sizeof(uint32_t))
+				fail(0, "read request: pause message of %u bytes is malformed", len);
+			st.pause = 1;
+			memcpy(&st.pause_steps, st.payload, sizeof(uint32_t));
+			memcpy(&st.null_uid, st.payload + sizeof(uint32_t), sizeof(uint32_t));
+			memcpy(&st.null_gid, st.payload + 2 * sizeof(uint32_t), sizeof(uint32_t));
+			break;
 		case NSENTER_REQ_END:
 			return;
 		default:
@@ -322,8 +334,8 @@ static void send_done(pid_t pid, uint32_t forked)
 /*
  * Forks the process that runs Go main and exits. The new process waits
  * until this one has exited, which closes the gate pipe, so the done
- * message is the last one the constructor writes and the Go side of the
- * child starts on a clean stream.
+ * message is the last one the intermediate process writes and the new
+ * process is the only writer after it.
  */
 static void fork_and_exit(void)
 {
@@ -346,6 +358,70 @@ static void fork_and_exit(void)
 	close(gate[0]);
 	send_done(child, 1);
 	_exit(0);
+}
+
+/*
+ * Switches to the null user's host uid and gid, then moves into a user
+ * namespace without ID maps. The switch has to come first: after the
+ * unshare no ID is mapped, so setresuid fails with EINVAL, and DAC
+ * checks on host files use the kuid the process has at that point.
+ */
+static void enter_null_user(void)
+{
+	/* setgroups needs CAP_SETGID, which setresuid to a nonzero uid clears. */
+	if (setgroups(0, NULL) < 0)
+		fail(errno, "clear supplementary groups for the null user");
+	if (setresgid(st.null_gid, st.null_gid, st.null_gid) < 0)
+		fail(errno, "set gid %u for the null user", st.null_gid);
+	if (setresuid(st.null_uid, st.null_uid, st.null_uid) < 0)
+		fail(errno, "set uid %u for the null user", st.null_uid);
+
+	/*
+	 * Changing the euid sets dumpable to fs.suid_dumpable, which may be
+	 * 1. Host processes of the same uid must not ptrace this one or
+	 * open its /proc files while it still has host fds open.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "clear dumpable for the null user");
+
+	/*
+	 * NOTE: the process has no capability in the host user namespace
+	 * any more, so host policies against unprivileged user namespaces
+	 * (kernel.unprivileged_userns_clone=0 on Debian kernels, say) make
+	 * this fail. Only the stock kernel's rules have been tested.
+	 */
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail(errno, "create unmapped user namespace as uid %u (allow unprivileged "
+		     "user namespaces and check user.max_user_namespaces)", st.null_uid);
+}
+
+/*
+ * Waits for the parent's resume message, which it sends once it has
+ * placed this process in its cgroup, then takes the steps that must
+ * follow that and acknowledges them.
+ */
+static void resume(void)
+{
+	uint32_t len, type;
+
+	type = recv_msg(&len);
+	if (type != NSENTER_REQ_RESUME || len != 0)
+		fail(0, "read resume message: got type %u with %u bytes, want type %d with none",
+		     type, len, NSENTER_REQ_RESUME);
+
+	/*
+	 * The cgroup namespace's root is the cgroup the process is in now,
+	 * which is why the parent places it first. It is created before the
+	 * user namespace so that the unmapped user namespace, in which the
+	 * process has every capability until execve, owns no other
+	 * namespace.
+	 */
+	if ((st.pause_steps & NSENTER_PAUSE_CGROUPNS) && unshare(CLONE_NEWCGROUP) < 0)
+		fail(errno, "create cgroup namespace");
+	if (st.pause_steps & NSENTER_PAUSE_NULL_USER)
+		enter_null_user();
+	if (send_msg(NSENTER_MSG_RESUMED, NULL, 0) < 0)
+		fail(errno, "send resumed message to parent");
 }
 
 static int parse_fd(const char *s)
@@ -403,4 +479,11 @@ __attribute__((constructor)) static void nullrun_nsenter(void)
 		fork_and_exit();
 	else
 		send_done(getpid(), 0);
+
+	/*
+	 * Only this process, the one that runs Go main, pauses, so the PID
+	 * in the done message is the one the parent moves into a cgroup.
+	 */
+	if (st.pause)
+		resume();
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,6 +23,17 @@ import (
 // namespaces and IDs and exits instead of running tests.
 const childModeEnv = "NSENTER_TEST_CHILD"
 
+// Probes the child runs when these variables are set.
+const (
+	// markerEnv names a file whose existence the child reports.
+	markerEnv = "NSENTER_TEST_MARKER"
+	// openEnv lists paths, separated by ":", that the child opens for
+	// reading. It reports the errno of each.
+	openEnv = "NSENTER_TEST_OPEN"
+	// setRootEnv makes the child try to switch to uid and gid 0.
+	setRootEnv = "NSENTER_TEST_SET_ROOT"
+)
+
 // report is the child's view of itself after the constructor has run.
 type report struct {
 	NS        map[string]string `json:"ns"`
@@ -33,6 +45,18 @@ type report struct {
 	EnvAfter  string            `json:"envAfter"`
 	SockFlags int64             `json:"sockFlags"`
 	TimeNS    string            `json:"timens"`
+	Cgroup    string            `json:"cgroup"`
+	UIDMap    string            `json:"uidMap"`
+	GIDMap    string            `json:"gidMap"`
+	// Marker is "found", or the error of the stat of markerEnv's file.
+	Marker string `json:"marker"`
+	// OpenErrno has the errno (0 on success) of opening each path in
+	// openEnv.
+	OpenErrno map[string]int `json:"openErrno"`
+	// SetRootErr and SetRootErrno are the error, and its errno, of the
+	// child's attempt to switch to uid and gid 0.
+	SetRootErr   string `json:"setRootErr"`
+	SetRootErrno int    `json:"setRootErrno"`
 }
 
 func TestMain(m *testing.M) {
@@ -58,11 +82,23 @@ func TestMain(m *testing.M) {
 // socket. With the socket it reads one line from the parent, sends the
 // report back and waits for the parent to close its end.
 func runChild() error {
+	// Before anything else, so the parent's write between Start and
+	// Resume is the only way the file can exist.
+	marker := "not checked"
+	if path := os.Getenv(markerEnv); path != "" {
+		marker = "found"
+		if _, err := os.Stat(path); err != nil {
+			marker = err.Error()
+		}
+	}
+
 	sock, ok := ChildSocket()
 	r, err := collectReport()
 	if err != nil {
 		return err
 	}
+	r.Marker = marker
+	runProbes(r)
 	if !ok {
 		return json.NewEncoder(os.Stdout).Encode(r)
 	}
@@ -81,6 +117,45 @@ func runChild() error {
 	}
 	_, err = io.Copy(io.Discard, sock)
 	return err
+}
+
+// runProbes tries what openEnv and setRootEnv ask for and records the
+// results in r.
+func runProbes(r *report) {
+	if paths := os.Getenv(openEnv); paths != "" {
+		r.OpenErrno = map[string]int{}
+		for _, path := range strings.Split(paths, ":") {
+			f, err := os.Open(path)
+			if err == nil {
+				f.Close()
+			}
+			r.OpenErrno[path] = errnoOf(err)
+		}
+	}
+	if os.Getenv(setRootEnv) != "" {
+		// The credentials of this thread only: the child exits soon
+		// after, and a success shows up in the report's uid and gid.
+		runtime.LockOSThread()
+		err := linux.SetThreadCredentials(0, 0, nil)
+		r.SetRootErrno = errnoOf(err)
+		if err != nil {
+			r.SetRootErr = err.Error()
+		}
+		r.UID, r.GID = os.Getuid(), os.Getgid()
+	}
+}
+
+// errnoOf returns the errno err wraps, 0 for nil and -1 for an error
+// without one.
+func errnoOf(err error) int {
+	if err == nil {
+		return 0
+	}
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return int(errno)
+	}
+	return -1
 }
 
 func collectReport() (*report, error) {
@@ -102,6 +177,14 @@ func collectReport() (*report, error) {
 	}
 	if b, err := os.ReadFile("/proc/self/timens_offsets"); err == nil {
 		r.TimeNS = string(b)
+	}
+	files := map[string]*string{"cgroup": &r.Cgroup, "uid_map": &r.UIDMap, "gid_map": &r.GIDMap}
+	for name, field := range files {
+		b, err := os.ReadFile("/proc/self/" + name)
+		if err != nil {
+			return nil, err
+		}
+		*field = string(b)
 	}
 	return r, nil
 }
@@ -157,7 +240,12 @@ type child struct {
 
 func startChild(t *testing.T, req Request) (*child, error) {
 	t.Helper()
-	cmd := childCommand()
+	return startCommand(t, childCommand(), req)
+}
+
+// startCommand starts cmd, a childCommand with added settings.
+func startCommand(t *testing.T, cmd *exec.Cmd, req Request) (*child, error) {
+	t.Helper()
 	pid, sock, err := Start(cmd, req)
 	if err != nil {
 		return nil, err
@@ -189,13 +277,19 @@ func (c *child) stop(t *testing.T) {
 	if c.sock == nil {
 		return
 	}
+	if state := c.wait(t); !state.Success() {
+		t.Errorf("child %d: got %s, want exit status 0", c.pid, state)
+	}
+}
+
+// wait closes the socket and reaps the process that runs Go main.
+func (c *child) wait(t *testing.T) *os.ProcessState {
+	t.Helper()
 	c.sock.Close()
 	c.sock = nil
 	if c.pid == c.cmd.Process.Pid {
-		if err := c.cmd.Wait(); err != nil {
-			t.Errorf("wait for child %d: %v", c.pid, err)
-		}
-		return
+		_ = c.cmd.Wait()
+		return c.cmd.ProcessState
 	}
 	p, err := os.FindProcess(c.pid)
 	if err != nil {
@@ -205,16 +299,21 @@ func (c *child) stop(t *testing.T) {
 	if err != nil {
 		t.Fatalf("wait for grandchild %d: %v", c.pid, err)
 	}
-	if !state.Success() {
-		t.Errorf("grandchild %d: got %s, want exit status 0", c.pid, state)
-	}
+	return state
 }
 
 // startHolder runs `unshare ARGS sh -c 'echo ready; exec sleep 100'`
 // and returns its PID once the namespaces exist. Cleanup kills it by PID.
 func startHolder(t *testing.T, args ...string) int {
 	t.Helper()
-	args = append(args, "sh", "-c", "echo ready; exec sleep 100")
+	return startHolderScript(t, "", args...)
+}
+
+// startHolderScript is startHolder with a shell script that runs in the
+// namespaces before the holder reports ready.
+func startHolderScript(t *testing.T, script string, args ...string) int {
+	t.Helper()
+	args = append(args, "sh", "-c", script+"echo ready; exec sleep 100")
 	cmd := exec.Command("unshare", args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -557,8 +656,11 @@ func TestWireConstantsMatchC(t *testing.T) {
 	want := map[string]int{
 		"reqJoin": reqJoin, "reqUnshare": reqUnshare, "reqTimensSync": reqTimensSync,
 		"reqEnd": reqEnd, "ackUserns": ackUserns, "ackTimens": ackTimens,
+		"reqPause": reqPause, "reqResume": reqResume,
 		"msgUserns": msgUserns, "msgTimens": msgTimens, "msgError": msgError,
-		"msgDone": msgDone, "mappedUID0": mappedUID0, "mappedGID0": mappedGID0,
+		"msgDone": msgDone, "msgResumed": msgResumed,
+		"mappedUID0": mappedUID0, "mappedGID0": mappedGID0,
+		"pauseCgroupns": pauseCgroupns, "pauseNullUser": pauseNullUser,
 		"maxPayload": maxPayload, "maxJoin": maxJoin,
 	}
 	got := cWireConstants()

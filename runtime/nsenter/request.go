@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -25,13 +26,14 @@ type Namespace struct {
 
 // Request is the namespace work the child does before the Go runtime
 // starts: joins, a new user namespace with its ID maps, other new
-// namespaces, and a fork when a pid or time namespace needs one.
+// namespaces, a fork when a pid or time namespace needs one, and, after
+// an optional pause, a cgroup namespace and the null user.
 type Request struct {
 	// Join lists existing namespaces, at most one of each type.
 	Join []Namespace
-	// Unshare lists namespace types to create. "cgroup" is rejected
-	// because the init creates its cgroup namespace itself, after it
-	// has been placed in its cgroup.
+	// Unshare lists namespace types to create. "cgroup" is rejected:
+	// set CgroupNamespace instead, so that the namespace is created
+	// after the parent has placed the process in its cgroup.
 	Unshare []string
 	// UIDMappings and GIDMappings are written for a new user namespace;
 	// either may be empty, which leaves that map unset. The process
@@ -43,6 +45,32 @@ type Request struct {
 	// TimeOffsets are written to /proc/PID/timens_offsets of a new time
 	// namespace; the keys are "monotonic" and "boottime".
 	TimeOffsets map[string]specs.LinuxTimeOffset
+
+	// Pause makes the constructor stop after it has sent the PID of the
+	// process that runs Go main, so Start returns with that PID while
+	// the process waits. The caller places it in its cgroup and then
+	// calls Resume, which runs the steps below and lets Go main start.
+	Pause bool
+	// CgroupNamespace creates a cgroup namespace after the pause, whose
+	// root is the cgroup the process is in by then. It needs Pause.
+	CgroupNamespace bool
+	// NullUser, when set, makes the process switch to these host IDs
+	// after the pause (setgroups to an empty list, setresgid,
+	// setresuid) and then create a user namespace without ID maps. The
+	// process reads its IDs as the overflow IDs (65534), DAC checks on
+	// host files use these IDs, and it cannot switch IDs again. It
+	// stays non-dumpable. It needs Pause and excludes a user namespace
+	// in Join or Unshare.
+	//
+	// NOTE: a host process running as NullUser.UID owns the new user
+	// namespace and so holds every capability in it. Use a uid that no
+	// host process runs as.
+	NullUser *IDs
+}
+
+// IDs is a host uid and gid.
+type IDs struct {
+	UID, GID uint32
 }
 
 type nsType struct {
@@ -117,7 +145,7 @@ func (r *Request) encode() (*encoded, error) {
 		flag := nsTypes[t].flag
 		switch {
 		case flag == unix.CLONE_NEWCGROUP:
-			return nil, errors.New("unshare cgroup namespace: the init creates it after it joins its cgroup, so leave it out of Unshare")
+			return nil, errors.New("unshare cgroup namespace: set CgroupNamespace and Pause instead of listing it in Unshare, so that it is created after the process is placed in its cgroup")
 		case unshare&flag != 0:
 			return nil, fmt.Errorf("unshare %s namespace: listed twice", nsTypes[t].name)
 		case joined&flag != 0 && flag != unix.CLONE_NEWUSER:
@@ -128,6 +156,10 @@ func (r *Request) encode() (*encoded, error) {
 
 	e := &encoded{newUser: unshare&unix.CLONE_NEWUSER != 0, newTime: unshare&unix.CLONE_NEWTIME != 0}
 	if err := r.validateMaps(e); err != nil {
+		return nil, err
+	}
+	pauseSteps, err := r.validatePause(joined | unshare)
+	if err != nil {
 		return nil, err
 	}
 
@@ -145,6 +177,13 @@ func (r *Request) encode() (*encoded, error) {
 	}
 	if len(r.TimeOffsets) > 0 {
 		e.msg = appendMessage(e.msg, reqTimensSync)
+	}
+	if r.Pause {
+		var ids IDs
+		if r.NullUser != nil {
+			ids = *r.NullUser
+		}
+		e.msg = appendMessage(e.msg, reqPause, uint32Bytes(pauseSteps), uint32Bytes(ids.UID), uint32Bytes(ids.GID))
 	}
 	e.msg = appendMessage(e.msg, reqEnd)
 	return e, nil
@@ -177,6 +216,40 @@ func (r *Request) validateMaps(e *encoded) error {
 		}
 	}
 	return nil
+}
+
+// validatePause checks the steps after the pause against the namespaces
+// the request joins or creates (clone flags) and returns them as
+// pause* bits.
+func (r *Request) validatePause(namespaces uint32) (uint32, error) {
+	var steps uint32
+	if r.CgroupNamespace {
+		if !r.Pause {
+			return 0, errors.New("unshare cgroup namespace: set Pause too, because the parent must place the process in its cgroup before the namespace is created")
+		}
+		if namespaces&unix.CLONE_NEWCGROUP != 0 {
+			return 0, errors.New("unshare cgroup namespace: a cgroup namespace to join is listed too: keep one")
+		}
+		steps |= pauseCgroupns
+	}
+	if r.NullUser == nil {
+		return steps, nil
+	}
+
+	ids := *r.NullUser
+	switch {
+	case !r.Pause:
+		return 0, errors.New("set null user: set Pause too, because the null user is entered after the pause, once the parent has placed the process in its cgroup")
+	case namespaces&unix.CLONE_NEWUSER != 0:
+		return 0, errors.New("set null user: a user namespace to join or create is listed too: the null user replaces it, so keep one")
+	case ids.UID == 0:
+		return 0, errors.New("set null user: uid 0 is invalid, because an unmapped user namespace over host uid 0 would still own root's files: use an unprivileged uid such as 65534")
+	case ids.GID == 0:
+		return 0, errors.New("set null user: gid 0 is invalid, because the process would keep the access of host gid 0 to files: use an unprivileged gid such as 65534")
+	case ids.UID == math.MaxUint32 || ids.GID == math.MaxUint32:
+		return 0, fmt.Errorf("set null user: uid %d, gid %d: 4294967295 is invalid, because setresuid and setresgid read it as -1 and leave the ID unchanged", ids.UID, ids.GID)
+	}
+	return steps | pauseNullUser, nil
 }
 
 func mapsID0(m []specs.LinuxIDMapping) bool {

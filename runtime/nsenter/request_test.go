@@ -1,6 +1,10 @@
 package nsenter
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,6 +30,15 @@ func TestStartRejectsInvalidRequest(t *testing.T) {
 		{"empty range", Request{Unshare: []string{"user"}, GIDMappings: []specs.LinuxIDMapping{{Size: 0}}}, "has size 0"},
 		{"offsets without time", Request{TimeOffsets: map[string]specs.LinuxTimeOffset{"monotonic": {}}}, "no new time namespace"},
 		{"unknown clock", Request{Unshare: []string{"time"}, TimeOffsets: map[string]specs.LinuxTimeOffset{"realtime": {}}}, `invalid clock "realtime"`},
+		{"cgroupns without pause", Request{CgroupNamespace: true}, "set Pause too"},
+		{"cgroupns and join", Request{Join: []Namespace{{Type: "cgroup", Path: "/c"}}, Pause: true, CgroupNamespace: true}, "a cgroup namespace to join"},
+		{"null user without pause", Request{NullUser: &IDs{UID: 65534, GID: 65534}}, "set null user: set Pause too"},
+		{"null user uid 0", Request{Pause: true, NullUser: &IDs{UID: 0, GID: 65534}}, "an unmapped user namespace over host uid 0 would still own root's files"},
+		{"null user gid 0", Request{Pause: true, NullUser: &IDs{UID: 65534, GID: 0}}, "gid 0 is invalid"},
+		{"null user uid -1", Request{Pause: true, NullUser: &IDs{UID: 1<<32 - 1, GID: 65534}}, "uid 4294967295, gid 65534: 4294967295 is invalid"},
+		{"null user gid -1", Request{Pause: true, NullUser: &IDs{UID: 65534, GID: 1<<32 - 1}}, "4294967295 is invalid"},
+		{"null user and new user", Request{Unshare: []string{"user"}, Pause: true, NullUser: &IDs{UID: 65534, GID: 65534}}, "the null user replaces it"},
+		{"null user and joined user", Request{Join: []Namespace{{Type: "user", Path: "/u"}}, Pause: true, NullUser: &IDs{UID: 65534, GID: 65534}}, "the null user replaces it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +75,47 @@ func TestEncodeSendsUserFirst(t *testing.T) {
 	}
 	if got, want := strings.Join(paths, " "), "/u /n /m"; got != want {
 		t.Errorf("join order: got %q, want %q", got, want)
+	}
+}
+
+func TestEncodePauseMessage(t *testing.T) {
+	req := Request{Unshare: []string{"mnt"}, Pause: true, CgroupNamespace: true, NullUser: &IDs{UID: 1000, GID: 2000}}
+	enc, err := req.encode()
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	var types []uint32
+	var pause []byte
+	for msg := enc.msg; len(msg) > 0; {
+		typ, payload, err := readMessage(strings.NewReader(string(msg)))
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		types = append(types, typ)
+		if typ == reqPause {
+			pause = payload
+		}
+		msg = msg[headerSize+len(payload):]
+	}
+	if got, want := fmt.Sprint(types), fmt.Sprint([]uint32{reqUnshare, reqPause, reqEnd}); got != want {
+		t.Errorf("message types: got %s, want %s", got, want)
+	}
+	want := slices.Concat(uint32Bytes(pauseCgroupns|pauseNullUser), uint32Bytes(1000), uint32Bytes(2000))
+	if !bytes.Equal(pause, want) {
+		t.Errorf("pause payload: got %x, want %x", pause, want)
+	}
+}
+
+func TestEncodeOmitsPauseByDefault(t *testing.T) {
+	enc, err := (&Request{Unshare: []string{"mnt"}}).encode()
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	if got := binary.NativeEndian.Uint32(enc.msg[len(enc.msg)-headerSize:]); got != reqEnd {
+		t.Errorf("last message type: got %d, want %d (end)", got, reqEnd)
+	}
+	if n := len(enc.msg); n != 2*headerSize+4 {
+		t.Errorf("request length: got %d bytes, want %d (unshare and end only)", n, 2*headerSize+4)
 	}
 }
 

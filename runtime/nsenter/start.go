@@ -34,6 +34,11 @@ import (
 // Without a fork the returned PID is cmd.Process.Pid and cmd.Wait works
 // as usual.
 //
+// With req.Pause, Start returns as soon as the PID is known, and that
+// process waits in the constructor until the caller calls Resume with
+// the returned socket. The caller writes nothing else to the socket
+// before Resume, and kills the process to abandon it.
+//
 // On error the child (and any grandchild) has been killed and reaped.
 // A failure inside the child is a *SetupError naming the namespace
 // and path; it unwraps to the errno.
@@ -67,6 +72,34 @@ func Start(cmd *exec.Cmd, req Request) (pid int, sock *os.File, err error) {
 		return 0, nil, fmt.Errorf("enter namespaces: %w", err)
 	}
 	return pid, parentEnd, nil
+}
+
+// Resume lets a process that Start left paused (Request.Pause) take the
+// steps after the pause, its cgroup namespace and the null user, and
+// waits until they are done. After that the process runs Go main and
+// sock belongs to the caller as after Start. Call it once per paused
+// process.
+//
+// A failure in the process is a *SetupError, after which the process
+// exits with status 1. Resume does not reap the process: on any error
+// the caller kills it (harmless after a *SetupError) and reaps it as it
+// would after Start.
+func Resume(sock *os.File) error {
+	if _, err := sock.Write(appendMessage(nil, reqResume)); err != nil {
+		return fmt.Errorf("resume namespace setup: send resume message: %w", err)
+	}
+	typ, payload, err := readMessage(sock)
+	if err != nil {
+		return fmt.Errorf("resume namespace setup: read acknowledgement: %w", err)
+	}
+	switch typ {
+	case msgResumed:
+		return nil
+	case msgError:
+		return fmt.Errorf("resume namespace setup: %w", parseSetupError(payload))
+	default:
+		return fmt.Errorf("resume namespace setup: read acknowledgement: got message type %d, want %d", typ, msgResumed)
+	}
 }
 
 // setEnv returns env (or the current environment when env is nil) with

@@ -20,14 +20,20 @@ const (
 	reqEnd        = 4
 	ackUserns     = 5
 	ackTimens     = 6
+	reqPause      = 7
+	reqResume     = 8
 
-	msgUserns = 16
-	msgTimens = 17
-	msgError  = 18
-	msgDone   = 19
+	msgUserns  = 16
+	msgTimens  = 17
+	msgError   = 18
+	msgDone    = 19
+	msgResumed = 20
 
 	mappedUID0 = 1
 	mappedGID0 = 2
+
+	pauseCgroupns = 1
+	pauseNullUser = 2
 
 	maxPayload = 8192
 	maxJoin    = 8
