@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"github.com/nullrun/nullrun/specext"
 	"io"
 	"os"
 	"time"
@@ -30,6 +31,9 @@ type State struct {
 	Created     time.Time         `json:"created"`
 	Owner       string            `json:"owner"`
 	Annotations map[string]string `json:"annotations,omitempty"`
+	// Null maps each null setting of the container to how this kernel
+	// enforces it ("native:…", "emulated:…", "fresh-namespace").
+	Null map[specext.Setting]string `json:"null,omitempty"`
 }
 
 // CreateOptions are the per-call settings of create and run.

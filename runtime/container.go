@@ -216,6 +216,9 @@ func (c *Container) Delete(force bool) error {
 			c.rt.warnf("run poststop hook: %w", err)
 		}
 	}
+	for _, path := range c.state.ListenSockets {
+		os.Remove(path)
+	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state of container %s: %w", c.id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
 	"os"
@@ -21,6 +22,7 @@ import (
 	"github.com/nullrun/nullrun/internal/linux"
 	"github.com/nullrun/nullrun/runtime/internal/cgroup"
 	"github.com/nullrun/nullrun/runtime/nsenter"
+	"github.com/nullrun/nullrun/specext"
 )
 
 // initSocketEnv names the fd of the init socket in the init's environment
@@ -65,6 +67,14 @@ func (r *Runtime) Create(id string, opts CreateOptions) (*Container, error) {
 	if err := checkConsole(spec, opts); err != nil {
 		return nil, err
 	}
+	listen, err := listenFDCount()
+	if err != nil {
+		return nil, err
+	}
+	null, err := planNull(spec, listen+opts.PreserveFDs)
+	if err != nil {
+		return nil, err
+	}
 	cg, err := cgroup.New(id, spec.Linux, r.systemdCgroup)
 	if err != nil {
 		return nil, err
@@ -95,7 +105,7 @@ func (r *Runtime) Create(id string, opts CreateOptions) (*Container, error) {
 	c := &Container{rt: r, id: id, dir: dir}
 	p := &initProcess{
 		c: c, spec: spec, bundle: bundle, opts: opts, cg: cg,
-		plan: planNamespaces(spec.Linux),
+		plan: planNamespaces(spec.Linux), null: null,
 	}
 	if err := p.start(&undo); err != nil {
 		return nil, err
@@ -125,12 +135,16 @@ type initProcess struct {
 	opts   CreateOptions
 	cg     *cgroup.Manager
 	plan   namespacePlan
+	null   *nullSetup // nil without null settings
 
 	pid     int
 	sock    *os.File
 	enc     *json.Encoder
 	dec     *json.Decoder
 	console *os.File // our end of the console socketpair (foreground terminal)
+	// paused is set when the nsenter constructor waits for Resume after
+	// the init has been placed in its cgroup.
+	paused bool
 }
 
 func (p *initProcess) start(undo *undoStack) error {
@@ -144,9 +158,25 @@ func (p *initProcess) start(undo *undoStack) error {
 		return err
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, passed...)
+	keep := len(passed)
+	var null *initNull
+	if p.null != nil {
+		if err := p.null.open(p.c.rt, p.spec, rootfsPath(p.spec, p.bundle)); err != nil {
+			p.null.close()
+			return err
+		}
+		defer p.null.close()
+		null, keep = p.null.place(cmd, keep)
+	}
 	fdOf := func(f *os.File) int {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
 		return 2 + len(cmd.ExtraFiles)
+	}
+	if null != nil && p.null.program != nil {
+		null.ProgramFD = fdOf(p.null.program)
+	}
+	if null != nil && p.null.root != nil {
+		null.RootFD = fdOf(p.null.root)
 	}
 
 	// Read-write so opening never blocks: the init blocks in read(2) on
@@ -175,8 +205,8 @@ func (p *initProcess) start(undo *undoStack) error {
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec,
 		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fdOf(fifo), DoneFD: fdOf(done), ConsoleFD: consoleFD,
-		PassedFDs: len(passed), ListenFDs: listenFDs,
-		UserNS: p.plan.userNS(), CgroupNS: p.plan.create[specs.CgroupNamespace],
+		PassedFDs: keep, ListenFDs: listenFDs, Null: null,
+		UserNS: p.plan.userNS(), CgroupNS: p.wantCgroupNS() && !p.paused,
 		NoPivot: p.opts.NoPivot, NoNewKeyring: p.opts.NoNewKeyring,
 	}
 
@@ -194,6 +224,11 @@ func (p *initProcess) start(undo *undoStack) error {
 	undo.push(p.kill)
 	if err := p.cg.Apply(p.pid); err != nil {
 		return err
+	}
+	if p.paused {
+		if err := nsenter.Resume(p.sock); err != nil {
+			return fmt.Errorf("start container init: %w", err)
+		}
 	}
 	if err := p.setOOMScoreAdj(); err != nil {
 		return err
@@ -213,10 +248,21 @@ func (p *initProcess) start(undo *undoStack) error {
 // is enough, or through the nsenter constructor when namespaces are joined
 // by path or must be created after joining.
 func (p *initProcess) spawn(cmd *exec.Cmd) error {
-	if len(p.plan.join) == 0 && !p.plan.create[specs.TimeNamespace] {
+	nullUser := p.null != nil && p.null.cfg.Has(specext.User)
+	if len(p.plan.join) == 0 && !p.plan.create[specs.TimeNamespace] && !nullUser {
 		return p.spawnClone(cmd)
 	}
 	var req nsenter.Request
+	if nullUser {
+		// The unmapped user namespace can only be entered while the
+		// process is single-threaded, so the constructor does it, after
+		// the process is in its cgroup and has its cgroup namespace.
+		uid, gid := nullUserIDs(p.c.id, p.spec.Process.User)
+		req.Pause = true
+		req.CgroupNamespace = p.wantCgroupNS()
+		req.NullUser = &nsenter.IDs{UID: uid, GID: gid}
+		p.paused = true
+	}
 	if p.plan.create[specs.UserNamespace] {
 		req.UIDMappings = p.spec.Linux.UIDMappings
 		req.GIDMappings = p.spec.Linux.GIDMappings
@@ -343,8 +389,10 @@ func (p *initProcess) finish() error {
 			OCIVersion: p.spec.Version, ID: p.c.id, Pid: p.pid, Status: Created,
 			Bundle: p.bundle, Rootfs: rootfsPath(p.spec, p.bundle),
 			Created: time.Now().UTC(), Owner: "", Annotations: p.spec.Annotations,
+			Null: p.enforcementSummary(),
 		},
 		InitStartTime: start,
+		ListenSockets: p.listenSockets(),
 		SharedPidNS:   !p.plan.has(specs.PIDNamespace),
 		Cgroup:        p.cg.Saved(),
 		Config:        p.spec,
@@ -452,13 +500,9 @@ func stdio(opts CreateOptions) (io.Reader, io.Writer, io.Writer) {
 // passedFiles returns the caller's fds that go to the container: the
 // LISTEN_FDS sockets of socket activation, then --preserve-fds more.
 func passedFiles(preserve int) ([]*os.File, int, error) {
-	listen := 0
-	if v := os.Getenv("LISTEN_FDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return nil, 0, fmt.Errorf("invalid LISTEN_FDS %q: want a count of fds", v)
-		}
-		listen = n
+	listen, err := listenFDCount()
+	if err != nil {
+		return nil, 0, err
 	}
 	if preserve < 0 {
 		return nil, 0, fmt.Errorf("invalid --preserve-fds %d: must not be negative", preserve)
@@ -498,4 +542,73 @@ func openFifo(path string) (*os.File, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// listenFDCount returns the number of socket-activation fds the caller
+// passed (LISTEN_FDS), which go to the container as fds 3 and up.
+func listenFDCount() (int, error) {
+	v := os.Getenv("LISTEN_FDS")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid LISTEN_FDS %q: want a count of fds", v)
+	}
+	return n, nil
+}
+
+// listenSockets returns the socket files the runtime bound for listen:
+// grants, which delete removes.
+func (p *initProcess) listenSockets() []string {
+	var paths []string
+	if p.null != nil {
+		for _, g := range p.null.cfg.Grants {
+			if g.Kind == specext.GrantUnixListen {
+				paths = append(paths, g.Path)
+			}
+		}
+	}
+	return paths
+}
+
+// enforcementSummary maps each null setting to how it is enforced.
+func (p *initProcess) enforcementSummary() map[specext.Setting]string {
+	if p.null == nil {
+		return nil
+	}
+	out := map[specext.Setting]string{}
+	for _, e := range p.null.enforcement {
+		out[e.Setting] = e.String()
+	}
+	return out
+}
+
+// wantCgroupNS reports whether the init gets a cgroup namespace of its
+// own: a fresh one from the spec, or the emulation of a null one, whose
+// root is then the container's own leaf cgroup.
+func (p *initProcess) wantCgroupNS() bool {
+	return p.plan.create[specs.CgroupNamespace] ||
+		(p.null != nil && p.null.cfg.Has(specext.Cgroup))
+}
+
+// nullUserIDs returns the host uid and gid a process with a null user
+// runs as. Every process with that uid owns the unmapped user namespace,
+// so the default is one picked from the container ID in a range that
+// ordinary accounts do not use (2^31 - 2^16 up to 2^31 - 1), unless the
+// spec names a non-root user.
+//
+// NOTE: the range is a convention, not a reservation: a host that
+// allocates uids there could share one with a sandbox.
+func nullUserIDs(id string, u specs.User) (uint32, uint32) {
+	uid, gid := u.UID, u.GID
+	base := uint32(1<<31 - 1<<16)
+	pick := base + crc32.ChecksumIEEE([]byte(id))&0xffff
+	if uid == 0 {
+		uid = pick
+	}
+	if gid == 0 {
+		gid = pick
+	}
+	return uid, gid
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/nullrun/nullrun/hooks"
 	"github.com/nullrun/nullrun/internal/linux"
 	"github.com/nullrun/nullrun/runtime/nsenter"
+	"github.com/nullrun/nullrun/specext"
 )
 
 func init() {
@@ -88,7 +89,6 @@ type initState struct {
 	enc       *json.Encoder
 	dec       *json.Decoder
 	readySent bool
-	program   string // resolved path of process.args[0]
 }
 
 func (in *initState) run() error {
@@ -103,11 +103,18 @@ func (in *initState) run() error {
 			return fmt.Errorf("create session keyring: %w", err)
 		}
 	}
-	rfs, err := newRootfs(in.cfg)
-	if err != nil {
-		return err
+	// A null mount setting leaves the init in the runtime's mount
+	// namespace with no rootfs at all: the process is confined to the
+	// empty root just before its exec.
+	mountNull := in.cfg.Null.has(specext.Mount)
+	var rfs *rootfs
+	if !mountNull {
+		var err error
+		if rfs, err = newRootfs(in.cfg); err != nil {
+			return err
+		}
 	}
-	hasMountNS := in.hasNamespace(specs.MountNamespace)
+	hasMountNS := in.hasNamespace(specs.MountNamespace) && !mountNull
 	if hasMountNS {
 		if err := rfs.prepare(); err != nil {
 			return err
@@ -121,12 +128,15 @@ func (in *initState) run() error {
 			return fmt.Errorf("run createContainer hook: %w", err)
 		}
 	}
-	if hasMountNS {
+	switch {
+	case hasMountNS:
 		if err := rfs.enter(); err != nil {
 			return err
 		}
-	} else if err := rfs.chrootOnly(); err != nil {
-		return err
+	case !mountNull:
+		if err := rfs.chrootOnly(); err != nil {
+			return err
+		}
 	}
 	if err := in.setupNamespaced(); err != nil {
 		return err
@@ -145,6 +155,7 @@ func (in *initState) run() error {
 	if err != nil {
 		return err
 	}
+	proc.null = in.cfg.Null
 	if err := proc.resolve(); err != nil {
 		return err
 	}

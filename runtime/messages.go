@@ -53,6 +53,8 @@ type initConfig struct {
 	Exec         bool `json:"exec,omitempty"`
 	NoPivot      bool `json:"noPivot"`
 	NoNewKeyring bool `json:"noNewKeyring"`
+	// Null is set for a container with null settings.
+	Null *initNull `json:"null,omitempty"`
 	// State is the runtime-spec state document the init's own hooks
 	// (createContainer, startContainer) read on stdin.
 	State []byte `json:"state"`

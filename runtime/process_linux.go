@@ -13,6 +13,7 @@ import (
 	"github.com/nullrun/nullrun/internal/linux"
 	"github.com/nullrun/nullrun/runtime/internal/caps"
 	"github.com/nullrun/nullrun/runtime/internal/seccomp"
+	"github.com/nullrun/nullrun/specext"
 )
 
 // processSetup turns the spec's process into the final exec: identity,
@@ -24,6 +25,7 @@ type processSetup struct {
 	filter  *seccomp.Filter
 	program string
 	env     []string
+	null    *initNull // nil without null settings
 }
 
 func newProcessSetup(p *specs.Process, linuxSpec *specs.Linux) (*processSetup, error) {
@@ -46,6 +48,18 @@ func newProcessSetup(p *specs.Process, linuxSpec *specs.Linux) (*processSetup, e
 // resolve runs inside the new root before the container is reported
 // created, so a missing program or a bad cwd fails create, as in runc.
 func (ps *processSetup) resolve() error {
+	if ps.null.has(specext.Root) {
+		// The runtime opened the program in the rootfs; there is no
+		// rootfs to look anything up in here.
+		ps.setHome()
+		return nil
+	}
+	if ps.null.has(specext.Cwd) {
+		program, err := lookPath(ps.p.Args[0], ps.env)
+		ps.program = program
+		ps.setHome()
+		return err
+	}
 	cwd := ps.p.Cwd
 	fi, err := os.Stat(cwd)
 	switch {
@@ -90,6 +104,11 @@ func (ps *processSetup) setHome() {
 // exec applies the process's limits and identity and executes it. It
 // returns only on error.
 func (ps *processSetup) exec(passedFDs, listenFDs int) error {
+	// First, because a seccomp profile loaded below may not allow
+	// close_range.
+	if err := linux.CloseExecFrom(3 + passedFDs); err != nil {
+		return err
+	}
 	for _, r := range ps.p.Rlimits {
 		if err := linux.Setrlimit(rlimitByName[r.Type], r.Soft, r.Hard); err != nil {
 			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
@@ -102,30 +121,44 @@ func (ps *processSetup) exec(passedFDs, listenFDs int) error {
 			return fmt.Errorf("load seccomp filter: %w", err)
 		}
 	}
+	var confine *nullConfinement
+	if ps.null != nil {
+		var err error
+		if confine, err = confineNull(ps.null); err != nil {
+			return err
+		}
+	}
 	if err := ps.caps.DropBounding(); err != nil {
 		return err
 	}
-	if err := ps.caps.PrepareUserChange(); err != nil {
-		return err
-	}
 	u := ps.p.User
-	groups := make([]int, len(u.AdditionalGids))
-	for i, g := range u.AdditionalGids {
-		groups[i] = int(g)
-	}
-	if err := linux.SetThreadCredentials(int(u.UID), int(u.GID), groups); err != nil {
-		return fmt.Errorf("set process.user (uid %d, gid %d): %w", u.UID, u.GID, err)
-	}
-	if err := ps.caps.Apply(); err != nil {
-		return err
+	// With a null user the process already is what it will be: an
+	// unprivileged host uid in a user namespace with no ID map, where no
+	// uid can be switched to.
+	if !ps.null.has(specext.User) {
+		if err := ps.caps.PrepareUserChange(); err != nil {
+			return err
+		}
+		groups := make([]int, len(u.AdditionalGids))
+		for i, g := range u.AdditionalGids {
+			groups[i] = int(g)
+		}
+		if err := linux.SetThreadCredentials(int(u.UID), int(u.GID), groups); err != nil {
+			return fmt.Errorf("set process.user (uid %d, gid %d): %w", u.UID, u.GID, err)
+		}
+		if err := ps.caps.Apply(); err != nil {
+			return err
+		}
 	}
 	umask := 0o022
 	if u.Umask != nil {
 		umask = int(*u.Umask)
 	}
 	linux.Umask(umask)
-	if err := os.Chdir(ps.p.Cwd); err != nil {
-		return fmt.Errorf("change to process.cwd as uid %d: %w", u.UID, err)
+	if ps.null == nil || ps.null.RootFD < 0 {
+		if err := os.Chdir(ps.p.Cwd); err != nil {
+			return fmt.Errorf("change to process.cwd as uid %d: %w", u.UID, err)
+		}
 	}
 	if ps.p.NoNewPrivileges {
 		if err := linux.SetNoNewPrivs(); err != nil {
@@ -137,13 +170,18 @@ func (ps *processSetup) exec(passedFDs, listenFDs int) error {
 			}
 		}
 	}
+	if confine != nil {
+		if err := confine.apply(); err != nil {
+			return err
+		}
+	}
 	env := ps.env
 	if listenFDs > 0 {
 		env = append(env, "LISTEN_FDS="+strconv.Itoa(listenFDs),
 			"LISTEN_PID="+strconv.Itoa(os.Getpid()))
 	}
-	if err := linux.CloseExecFrom(3 + passedFDs); err != nil {
-		return err
+	if ps.null != nil && ps.null.ProgramFD >= 0 {
+		return linux.Execveat(ps.null.ProgramFD, ps.p.Args, env)
 	}
 	return linux.Exec(ps.program, ps.p.Args, env)
 }

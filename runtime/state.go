@@ -36,9 +36,12 @@ type persistedState struct {
 	// SharedPidNS is true when the container has no PID namespace of its
 	// own, so its other processes outlive the init and must be killed
 	// through the cgroup.
-	SharedPidNS bool         `json:"sharedPidNamespace,omitempty"`
-	Cgroup      cgroup.Saved `json:"cgroup"`
-	Config      *specs.Spec  `json:"config"`
+	SharedPidNS bool `json:"sharedPidNamespace,omitempty"`
+	// ListenSockets are socket files bound for listen: grants, removed
+	// with the container.
+	ListenSockets []string     `json:"listenSockets,omitempty"`
+	Cgroup        cgroup.Saved `json:"cgroup"`
+	Config        *specs.Spec  `json:"config"`
 }
 
 // writeState stores st in dir/state.json atomically: a reader sees the old

@@ -190,6 +190,18 @@ func validateNamespaces(spec *specs.Spec) error {
 // validateSysctl accepts only sysctls that belong to a namespace the
 // container has privately, so a container can never change the host.
 func validateSysctl(key string, have map[specs.LinuxNamespaceType]bool) error {
+	t, ok := sysctlNamespace(key)
+	if !ok {
+		return fmt.Errorf("sysctl %q is not namespaced: setting it would change the host", key)
+	}
+	if !have[t] {
+		return fmt.Errorf("sysctl %q needs a private %s namespace", key, t)
+	}
+	return nil
+}
+
+// sysctlNamespace returns the namespace a namespaced sysctl belongs to.
+func sysctlNamespace(key string) (specs.LinuxNamespaceType, bool) {
 	ipc := map[string]bool{
 		"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true,
 		"kernel.sem": true, "kernel.shmall": true, "kernel.shmmax": true,
@@ -197,21 +209,13 @@ func validateSysctl(key string, have map[specs.LinuxNamespaceType]bool) error {
 	}
 	switch {
 	case ipc[key] || strings.HasPrefix(key, "fs.mqueue."):
-		if !have[specs.IPCNamespace] {
-			return fmt.Errorf("sysctl %q needs a private IPC namespace", key)
-		}
+		return specs.IPCNamespace, true
 	case strings.HasPrefix(key, "net."):
-		if !have[specs.NetworkNamespace] {
-			return fmt.Errorf("sysctl %q needs a private network namespace", key)
-		}
+		return specs.NetworkNamespace, true
 	case key == "kernel.hostname" || key == "kernel.domainname":
-		if !have[specs.UTSNamespace] {
-			return fmt.Errorf("sysctl %q needs a private UTS namespace", key)
-		}
-	default:
-		return fmt.Errorf("sysctl %q is not namespaced: setting it would change the host", key)
+		return specs.UTSNamespace, true
 	}
-	return nil
+	return "", false
 }
 
 func unwrapPathError(err error) error {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli"
+
+	"github.com/nullrun/nullrun/nullns"
 )
 
 // version and gitCommit are set at link time with -X; the defaults mark a
@@ -50,6 +52,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		runInit()
 	}
+	// The kernel probes for null settings run in a throw-away re-exec of
+	// this binary; this returns at once in every other process.
+	nullns.RunProbeChild()
 
 	cli.ErrWriter = &fatalWriter{next: cli.ErrWriter}
 	if err := newApp().Run(os.Args); err != nil {

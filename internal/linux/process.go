@@ -3,6 +3,7 @@ package linux
 import (
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -191,4 +192,22 @@ func SetDumpable(dumpable bool) error {
 		return os.NewSyscallError("prctl(PR_SET_DUMPABLE)", err)
 	}
 	return nil
+}
+
+// Execveat replaces the calling process with the program open at fd, as
+// execveat(fd, "", argv, envp, AT_EMPTY_PATH) does: no path is looked up.
+func Execveat(fd int, argv, env []string) error {
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return err
+	}
+	envp, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return err
+	}
+	empty, _ := syscall.BytePtrFromString("")
+	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envp[0])),
+		unix.AT_EMPTY_PATH, 0)
+	return os.NewSyscallError("execveat", e)
 }

@@ -1,0 +1,163 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/nullrun/nullrun/nullns"
+	"github.com/nullrun/nullrun/specext"
+)
+
+// nullSetup is a container's null settings on the runtime's side: what
+// the annotations ask for, how this kernel enforces each setting, and the
+// files the runtime opens for the process.
+type nullSetup struct {
+	cfg         *specext.Config
+	enforcement []specext.Enforcement
+	grants      []openedGrant
+	program     *os.File // opened in the rootfs when the root is null
+	root        *os.File // the empty root for a null root or cwd
+}
+
+// initNull is the null part of the init's configuration.
+type initNull struct {
+	Settings    []specext.Setting     `json:"settings"`
+	Enforcement []specext.Enforcement `json:"enforcement"`
+	Grants      []nullGrant           `json:"grants,omitempty"`
+	ProgramFD   int                   `json:"programFD"`
+	RootFD      int                   `json:"rootFD"`
+}
+
+func (n *initNull) has(s specext.Setting) bool {
+	if n == nil {
+		return false
+	}
+	for _, have := range n.Settings {
+		if have == s {
+			return true
+		}
+	}
+	return false
+}
+
+// planNull reads the dev.nullrun.* annotations of spec, checks them
+// against the rest of the spec and this kernel, and rewrites the spec's
+// namespaces: a null setting replaces the fresh namespace of its kind. It
+// returns nil when the spec has no null annotations.
+func planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
+	cfg, err := specext.Parse(spec.Annotations)
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	if err := cfg.Validate(spec, passedFDs); err != nil {
+		return nil, err
+	}
+	if err := checkNullSpec(cfg, spec); err != nil {
+		return nil, err
+	}
+	enforcement, err := nullns.Plan(cfg.Null, cfg.Enforce, nullns.Probe())
+	if err != nil {
+		return nil, err
+	}
+	spec.Linux.Namespaces = cfg.Namespaces(spec.Linux.Namespaces)
+	for _, e := range enforcement {
+		if e.Kind != specext.EnforcementFresh {
+			continue
+		}
+		// Permissive mode: this kernel cannot null the setting, so the
+		// container gets a fresh namespace of the kind, as without the
+		// annotation, and the state records it.
+		if t, ok := e.Setting.NamespaceType(); ok {
+			spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: t})
+		}
+	}
+	return &nullSetup{cfg: cfg, enforcement: enforcement}, nil
+}
+
+// checkNullSpec rejects combinations that the emulation on a kernel
+// without null namespaces cannot enforce, or that make no sense: a name
+// for a null UTS namespace, sysctls of a nulled namespace, a /proc or
+// cgroup mount that would show what a null PID or cgroup namespace hides.
+func checkNullSpec(cfg *specext.Config, spec *specs.Spec) error {
+	if cfg.Has(specext.UTS) && (spec.Hostname != "" || spec.Domainname != "") {
+		return fmt.Errorf("null uts: a null UTS namespace has no host name: remove hostname " +
+			"and domainname from config.json, or drop uts from " + specext.NullKey)
+	}
+	for key := range spec.Linux.Sysctl {
+		t, _ := sysctlNamespace(key)
+		for _, s := range []specext.Setting{specext.Network, specext.IPC, specext.UTS} {
+			if nt, _ := s.NamespaceType(); nt == t && cfg.Has(s) {
+				return fmt.Errorf("null %s: sysctl %q belongs to that namespace: remove it", s, key)
+			}
+		}
+	}
+	for _, m := range spec.Mounts {
+		if cfg.Has(specext.PID) && m.Type == "proc" {
+			return fmt.Errorf("null pid: the proc mount at %s would list the host's processes: "+
+				"remove it or null mount too", m.Destination)
+		}
+		if cfg.Has(specext.Cgroup) && m.Type == "cgroup" {
+			return fmt.Errorf("null cgroup: the cgroup mount at %s would show the hierarchy: "+
+				"remove it", m.Destination)
+		}
+	}
+	if cfg.Has(specext.User) && !cfg.Has(specext.Mount) {
+		return fmt.Errorf("null user needs null mount on this kernel: the process enters its " +
+			"unmapped user namespace before the runtime starts, so no mounts can be made " +
+			"for it afterwards; add mount to " + specext.NullKey)
+	}
+	return nil
+}
+
+// open opens the grants, the program and the empty root in the runtime,
+// with the host's view and the runtime's privileges.
+func (n *nullSetup) open(r *Runtime, spec *specs.Spec, rootfs string) error {
+	grants, err := openGrants(n.cfg.Grants)
+	if err != nil {
+		return err
+	}
+	n.grants = grants
+	if n.cfg.Has(specext.Root) {
+		if n.program, err = openProgram(rootfs, spec.Process.Args[0], spec.Process.Env); err != nil {
+			return err
+		}
+	}
+	if n.cfg.Has(specext.Root) || n.cfg.Has(specext.Cwd) {
+		if n.root, err = r.openNullRoot(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *nullSetup) close() {
+	closeGrants(n.grants)
+	if n.program != nil {
+		n.program.Close()
+	}
+	if n.root != nil {
+		n.root.Close()
+	}
+}
+
+// place adds the grants to cmd.ExtraFiles at their own fd numbers, after
+// the passed fds, and returns the init's null configuration and the new
+// count of fds the process keeps (3 .. 3+count-1).
+func (n *nullSetup) place(cmd *exec.Cmd, passed int) (*initNull, int) {
+	in := &initNull{Settings: n.cfg.NullSettings(), Enforcement: n.enforcement,
+		ProgramFD: -1, RootFD: -1}
+	for _, g := range n.grants {
+		for 3+len(cmd.ExtraFiles) < g.FD {
+			// A hole: os/exec closes the fd of a nil entry in the child.
+			cmd.ExtraFiles = append(cmd.ExtraFiles, nil)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, g.file)
+		in.Grants = append(in.Grants, nullGrant{FD: g.FD, Dir: g.dir,
+			Writable: g.Writable, Socket: g.Kind != specext.GrantPath})
+		passed = g.FD - 2
+	}
+	return in, passed
+}
