@@ -64,6 +64,11 @@ func (r *Runtime) Create(id string, opts CreateOptions) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.create(id, spec, bundle, opts)
+}
+
+// create is Create for a spec that has been read and validated.
+func (r *Runtime) create(id string, spec *specs.Spec, bundle string, opts CreateOptions) (*Container, error) {
 	if err := checkConsole(spec, opts); err != nil {
 		return nil, err
 	}

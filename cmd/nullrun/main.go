@@ -77,6 +77,7 @@ func newApp() *cli.App {
 		killCommand,
 		listCommand,
 		runCommand,
+		sandboxCommand,
 		specCommand,
 		startCommand,
 		stateCommand,
