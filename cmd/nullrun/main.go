@@ -73,14 +73,20 @@ func newApp() *cli.App {
 	app.Commands = []cli.Command{
 		createCommand,
 		deleteCommand,
+		eventsCommand,
 		execCommand,
+		featuresCommand,
 		killCommand,
 		listCommand,
+		pauseCommand,
+		psCommand,
+		resumeCommand,
 		runCommand,
 		sandboxCommand,
 		specCommand,
 		startCommand,
 		stateCommand,
+		updateCommand,
 		initCommand,
 	}
 	app.Before = setupLogging
