@@ -52,6 +52,16 @@ example: build
 		-e 's|^\([[:space:]]*\)"sh"$$|\1"sh", "-c", "echo hello from nullrun; id; hostname"|' \
 		$(EXAMPLE)/config.json
 	$(BIN) --root $(CURDIR)/$(EXAMPLE)/state run --bundle $(EXAMPLE) example-$$$$
+	@echo "--- a null sandbox: no namespaces, no root, only fds 3 (input) and 4 (output)"
+	mkdir -p $(EXAMPLE)/in $(EXAMPLE)/out
+	printf 'first line\nsecond line\n' > $(EXAMPLE)/in/lines.txt
+	: > $(EXAMPLE)/out/result.txt
+	$(BIN) --root $(CURDIR)/$(EXAMPLE)/state sandbox --share time \
+		--grant 3=$(CURDIR)/$(EXAMPLE)/in/lines.txt \
+		--grant 4=$(CURDIR)/$(EXAMPLE)/out/result.txt:rw \
+		-- /bin/busybox sh -c 'while read l; do echo "sandboxed: $$l"; done <&3 >&4; \
+			echo "fds 3 and 4 done"; echo x >/etc/passwd || echo "writing /etc/passwd: denied"'
+	cat $(EXAMPLE)/out/result.txt
 
 test: deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...

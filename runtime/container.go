@@ -76,16 +76,22 @@ func (c *Container) State() (State, error) {
 }
 
 func (c *Container) status() Status {
+	if c.state.Status == Creating && c.state.Pid == 0 {
+		// A create in progress, or one that was killed before its init
+		// was recorded.
+		return Creating
+	}
 	if !c.state.initAlive() {
 		return Stopped
 	}
-	if c.state.Status == Created {
-		return Created
-	}
+	// A created container can be paused too, as in runc.
 	if cg, err := cgroup.Load(c.state.Cgroup); err == nil {
 		if frozen, err := cg.Frozen(); err == nil && frozen {
 			return Paused
 		}
+	}
+	if c.state.Status == Created {
+		return Created
 	}
 	return Running
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -72,6 +73,12 @@ func (r *Runtime) create(id string, spec *specs.Spec, bundle string, opts Create
 	if err := checkConsole(spec, opts); err != nil {
 		return nil, err
 	}
+	for _, m := range spec.Mounts {
+		if !filepath.IsAbs(m.Destination) {
+			r.warnf("mount destination %q is not absolute: it is taken relative to the "+
+				"rootfs's /; runtime-spec 1.1 requires absolute destinations", m.Destination)
+		}
+	}
 	listen, err := listenFDCount()
 	if err != nil {
 		return nil, err
@@ -106,6 +113,17 @@ func (r *Runtime) create(id string, spec *specs.Spec, bundle string, opts Create
 		return nil, err
 	}
 	defer lock.Close()
+	// Recorded first, so that a create killed half-way leaves a container
+	// in state "creating" that delete can clean up, cgroup included.
+	early := &persistedState{
+		State: State{OCIVersion: spec.Version, ID: id, Status: Creating, Bundle: bundle,
+			Rootfs: rootfsPath(spec, bundle), Created: time.Now().UTC(), Owner: ownerName()},
+		Cgroup: cg.Saved(),
+		Config: spec,
+	}
+	if err := writeState(dir, early); err != nil {
+		return nil, err
+	}
 
 	c := &Container{rt: r, id: id, dir: dir}
 	p := &initProcess{
@@ -393,7 +411,7 @@ func (p *initProcess) finish() error {
 		State: State{
 			OCIVersion: p.spec.Version, ID: p.c.id, Pid: p.pid, Status: Created,
 			Bundle: p.bundle, Rootfs: rootfsPath(p.spec, p.bundle),
-			Created: time.Now().UTC(), Owner: "", Annotations: p.spec.Annotations,
+			Created: time.Now().UTC(), Owner: ownerName(), Annotations: p.spec.Annotations,
 			Null: p.enforcementSummary(),
 		},
 		InitStartTime: start,
@@ -551,9 +569,14 @@ func openFifo(path string) (*os.File, error) {
 
 // listenFDCount returns the number of socket-activation fds the caller
 // passed (LISTEN_FDS), which go to the container as fds 3 and up.
+//
+// As in sd_listen_fds(3), the fds are only meant for this process when
+// LISTEN_PID names it: a LISTEN_FDS inherited from some other process's
+// environment must not hand whatever sits at fds 3 and up (a host
+// directory, say) to the container.
 func listenFDCount() (int, error) {
 	v := os.Getenv("LISTEN_FDS")
-	if v == "" {
+	if v == "" || os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(v)
@@ -616,4 +639,14 @@ func nullUserIDs(id string, u specs.User) (uint32, uint32) {
 		gid = pick
 	}
 	return uid, gid
+}
+
+// ownerName is the user name of the effective uid, which runc reports as
+// the container's owner; the numeric uid when it has no name.
+func ownerName() string {
+	uid := strconv.Itoa(os.Geteuid())
+	if u, err := user.LookupId(uid); err == nil {
+		return u.Username
+	}
+	return uid
 }

@@ -75,7 +75,7 @@ func (r *rootfs) createDevice(d specs.LinuxDevice) error {
 	}
 	perm := uint32(0o666)
 	if d.FileMode != nil {
-		perm = uint32(d.FileMode.Perm())
+		perm = unixMode(*d.FileMode)
 	}
 	dir, err := r.mkdirAll(path.Dir(dest))
 	if err != nil {
@@ -261,4 +261,11 @@ func readonlyPath(p string) error {
 	}
 	defer mnt.Close()
 	return remount(mnt, p, unix.MS_RDONLY)
+}
+
+// unixMode returns the kernel mode bits of a device's fileMode. The OCI
+// field is the raw mode number (0o7777 includes setuid, setgid and
+// sticky), which JSON decoding puts into an os.FileMode unchanged.
+func unixMode(m os.FileMode) uint32 {
+	return uint32(m) & 0o7777
 }

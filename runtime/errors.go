@@ -11,6 +11,8 @@ var (
 	ErrExist = errors.New("container with given ID already exists")
 	// ErrNotRunning is returned when signalling a stopped container.
 	ErrNotRunning = errors.New("container not running")
+	// ErrNotPaused is returned when resuming a container that is not paused.
+	ErrNotPaused = errors.New("container not paused")
 	// ErrStopped is returned when exec'ing into a stopped container.
 	ErrStopped = errors.New("cannot exec in a stopped container")
 

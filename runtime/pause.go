@@ -1,17 +1,11 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
 	"github.com/nullrun/nullrun/runtime/internal/cgroup"
 )
-
-// ErrNotPaused is returned when resuming a container that is not paused.
-//
-// TODO: move to errors.go beside the other sentinels.
-var ErrNotPaused = errors.New("container not paused")
 
 // Pause freezes every process of the container through the cgroup freezer.
 // As in runc 1.1, a created container can be paused as well as a running

@@ -131,7 +131,7 @@ func TestSpawnShareAndFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	sb := Sandbox{
-		Args:  []string{busybox, "readlink", "/proc/self/ns/net"},
+		Args: []string{busybox, "readlink", "/proc/self/ns/net"},
 		Share: []specext.Setting{specext.Time, specext.Mount, specext.Root, specext.Cwd,
 			specext.PID, specext.User},
 		Fresh: []specext.Setting{specext.Network},

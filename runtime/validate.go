@@ -11,8 +11,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// maxIDLength bounds container IDs, which become directory names.
-const maxIDLength = 1024
+// maxIDLength bounds container IDs, which become directory names: a name
+// longer than NAME_MAX (255) cannot be created.
+const maxIDLength = 255
 
 // validateID accepts the IDs runc accepts: letters, digits and "_+-.",
 // except "." and "..", at most maxIDLength bytes.
@@ -99,6 +100,41 @@ func validateSpec(spec *specs.Spec, bundle string) error {
 			return fmt.Errorf("mounts[%d].destination is empty", i)
 		}
 	}
+	if err := validateDevices(spec.Linux.Devices); err != nil {
+		return err
+	}
+	if h, ok := spec.Linux.Sysctl["kernel.hostname"]; ok && spec.Hostname != "" && h != spec.Hostname {
+		return fmt.Errorf("sysctl kernel.hostname=%q contradicts hostname %q: set only one", h,
+			spec.Hostname)
+	}
+	if d, ok := spec.Linux.Sysctl["kernel.domainname"]; ok && spec.Domainname != "" &&
+		d != spec.Domainname {
+		return fmt.Errorf("sysctl kernel.domainname=%q contradicts domainname %q: set only one",
+			d, spec.Domainname)
+	}
+	return nil
+}
+
+// validateDevices checks linux.devices: the type, and device numbers that
+// fit the kernel's dev_t (12-bit major, 20-bit minor) with no wildcards.
+func validateDevices(devices []specs.LinuxDevice) error {
+	for _, d := range devices {
+		switch d.Type {
+		case "c", "u", "b", "p":
+		default:
+			return fmt.Errorf("invalid type %q of device %s: want c, u, b or p", d.Type, d.Path)
+		}
+		if d.Path == "" || !filepath.IsAbs(d.Path) {
+			return fmt.Errorf("device path %q must be absolute", d.Path)
+		}
+		if d.Type == "p" {
+			continue
+		}
+		if d.Major < 0 || d.Major > 1<<12-1 || d.Minor < 0 || d.Minor > 1<<20-1 {
+			return fmt.Errorf("invalid device %s: major %d and minor %d must be 0..4095 and "+
+				"0..1048575", d.Path, d.Major, d.Minor)
+		}
+	}
 	return nil
 }
 
@@ -117,8 +153,11 @@ func validateVersion(v string) error {
 }
 
 func validateProcess(p *specs.Process) error {
-	if len(p.Args) == 0 || p.Args[0] == "" {
+	if len(p.Args) == 0 {
 		return fmt.Errorf("process.args must not be empty: name the program to run")
+	}
+	if p.Args[0] == "" {
+		return fmt.Errorf("process.args[0] is empty: name the program to run")
 	}
 	if p.Cwd == "" || !filepath.IsAbs(p.Cwd) {
 		return fmt.Errorf("process.cwd %q must be an absolute path", p.Cwd)
