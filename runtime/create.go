@@ -185,10 +185,10 @@ func (p *initProcess) start(undo *undoStack) error {
 	var null *initNull
 	if p.null != nil {
 		if err := p.null.open(p.c.rt, p.spec, rootfsPath(p.spec, p.bundle)); err != nil {
-			p.null.close()
 			return err
 		}
 		defer p.null.close()
+		undo.push(p.null.removeListenSockets)
 		null, keep = p.null.place(cmd, keep)
 	}
 	fdOf := func(f *os.File) int {

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -60,7 +62,8 @@ func planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
 	}
 	enforcement, err := nullns.Plan(cfg.Null, cfg.Enforce, nullns.Probe())
 	if err != nil {
-		return nil, err
+		// One line per setting from errors.Join; callers read one line.
+		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	spec.Linux.Namespaces = cfg.Namespaces(spec.Linux.Namespaces)
 	for _, e := range enforcement {
@@ -104,6 +107,12 @@ func checkNullSpec(cfg *specext.Config, spec *specs.Spec) error {
 				"remove it", m.Destination)
 		}
 	}
+	if cfg.Has(specext.User) && (spec.Hostname != "" || spec.Domainname != "" ||
+		len(spec.Linux.Sysctl) > 0) {
+		return fmt.Errorf("null user: hostname, domainname and sysctls cannot be set: the " +
+			"process is in its unmapped user namespace before the runtime could set them; " +
+			"remove them from config.json")
+	}
 	if cfg.Has(specext.User) && !cfg.Has(specext.Mount) {
 		return fmt.Errorf("null user needs null mount on this kernel: the process enters its " +
 			"unmapped user namespace before the runtime starts, so no mounts can be made " +
@@ -114,7 +123,16 @@ func checkNullSpec(cfg *specext.Config, spec *specs.Spec) error {
 
 // open opens the grants, the program and the empty root in the runtime,
 // with the host's view and the runtime's privileges.
-func (n *nullSetup) open(r *Runtime, spec *specs.Spec, rootfs string) error {
+//
+// On error everything it opened is closed and the socket files it bound
+// for listen: grants are removed.
+func (n *nullSetup) open(r *Runtime, spec *specs.Spec, rootfs string) (err error) {
+	defer func() {
+		if err != nil {
+			n.close()
+			n.removeListenSockets()
+		}
+	}()
 	grants, err := openGrants(n.cfg.Grants)
 	if err != nil {
 		return err
@@ -131,6 +149,15 @@ func (n *nullSetup) open(r *Runtime, spec *specs.Spec, rootfs string) error {
 		}
 	}
 	return nil
+}
+
+// removeListenSockets removes the socket files bound for listen: grants.
+func (n *nullSetup) removeListenSockets() {
+	for _, g := range n.grants {
+		if g.Kind == specext.GrantUnixListen {
+			os.Remove(g.Path)
+		}
+	}
 }
 
 func (n *nullSetup) close() {
