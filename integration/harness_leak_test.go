@@ -59,6 +59,11 @@ func (r *testRuntime) findLeaks() []string {
 		leaks = append(leaks, "read state root: "+err.Error())
 	}
 	for _, e := range entries {
+		// The cache of kernel probe results belongs to the runtime, not to
+		// a container.
+		if e.Name() == ".nullns-probes.json" {
+			continue
+		}
 		leaks = append(leaks, "state root entry "+filepath.Join(r.root, e.Name()))
 	}
 	leaks = append(leaks, findCgroups(ids)...)

@@ -83,7 +83,7 @@ func (r *Runtime) create(id string, spec *specs.Spec, bundle string, opts Create
 	if err != nil {
 		return nil, err
 	}
-	null, err := planNull(spec, listen+opts.PreserveFDs)
+	null, err := r.planNull(spec, listen+opts.PreserveFDs)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -22,6 +23,7 @@ type nullSetup struct {
 	grants      []openedGrant
 	program     *os.File // opened in the rootfs when the root is null
 	root        *os.File // the empty root for a null root or cwd
+	landlockABI int
 }
 
 // initNull is the null part of the init's configuration.
@@ -30,7 +32,10 @@ type initNull struct {
 	Enforcement []specext.Enforcement `json:"enforcement"`
 	Grants      []nullGrant           `json:"grants,omitempty"`
 	ProgramFD   int                   `json:"programFD"`
-	RootFD      int                   `json:"rootFD"`
+	// LandlockABI is the runtime's probe result, so the init needs no
+	// probe of its own.
+	LandlockABI int `json:"landlockABI"`
+	RootFD      int `json:"rootFD"`
 }
 
 func (n *initNull) has(s specext.Setting) bool {
@@ -49,7 +54,7 @@ func (n *initNull) has(s specext.Setting) bool {
 // against the rest of the spec and this kernel, and rewrites the spec's
 // namespaces: a null setting replaces the fresh namespace of its kind. It
 // returns nil when the spec has no null annotations.
-func planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
+func (r *Runtime) planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
 	cfg, err := specext.Parse(spec.Annotations)
 	if err != nil || cfg == nil {
 		return nil, err
@@ -60,7 +65,7 @@ func planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
 	if err := checkNullSpec(cfg, spec); err != nil {
 		return nil, err
 	}
-	enforcement, err := nullns.Plan(cfg.Null, cfg.Enforce, nullns.Probe())
+	enforcement, err := nullns.Plan(cfg.Null, cfg.Enforce, r.probes())
 	if err != nil {
 		// One line per setting from errors.Join; callers read one line.
 		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -77,7 +82,8 @@ func planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) {
 			spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: t})
 		}
 	}
-	return &nullSetup{cfg: cfg, enforcement: enforcement}, nil
+	return &nullSetup{cfg: cfg, enforcement: enforcement,
+		landlockABI: r.probes().LandlockABI}, nil
 }
 
 // checkNullSpec rejects combinations that the emulation on a kernel
@@ -175,7 +181,7 @@ func (n *nullSetup) close() {
 // count of fds the process keeps (3 .. 3+count-1).
 func (n *nullSetup) place(cmd *exec.Cmd, passed int) (*initNull, int) {
 	in := &initNull{Settings: n.cfg.NullSettings(), Enforcement: n.enforcement,
-		ProgramFD: -1, RootFD: -1}
+		ProgramFD: -1, RootFD: -1, LandlockABI: n.landlockABI}
 	for _, g := range n.grants {
 		for 3+len(cmd.ExtraFiles) < g.FD {
 			// A hole: os/exec closes the fd of a nil entry in the child.
@@ -187,4 +193,9 @@ func (n *nullSetup) place(cmd *exec.Cmd, passed int) (*initNull, int) {
 		passed = g.FD - 2
 	}
 	return in, passed
+}
+
+// probes returns the kernel probe results, cached under the state root.
+func (r *Runtime) probes() *nullns.Probes {
+	return nullns.ProbeCached(filepath.Join(r.root, ".nullns-probes.json"))
 }

@@ -95,7 +95,7 @@ func (c *nullConfinement) apply() error {
 		}
 	}
 	req := nullns.Request{Settings: settings, Grants: grants, ProgramFD: c.null.ProgramFD,
-		ABI: nullns.Probe().LandlockABI}
+		ABI: c.null.LandlockABI}
 	if err := nullns.New(plan).Apply(req); err != nil {
 		return fmt.Errorf("apply null settings: %w", err)
 	}
