@@ -257,7 +257,11 @@ func (p *initProcess) start(undo *undoStack) error {
 		return err
 	}
 	cfg.CgroupPaths = p.cg.Paths()
-	cfg.State = p.stateJSON(Creating)
+	// runtime-spec's lifecycle runs the prestart, createRuntime and
+	// createContainer hooks after the environment is created (step 2), so
+	// their state reads "created" although state.json still reads
+	// "creating" until the init reports ready.
+	cfg.State = p.stateJSON(Created)
 	if err := p.enc.Encode(initMessage{Type: msgConfig, Config: cfg}); err != nil {
 		return p.initFailed(fmt.Errorf("send config to init: %w", err))
 	}
@@ -366,7 +370,7 @@ func (p *initProcess) serve() error {
 		}
 		switch m.Type {
 		case msgHooks:
-			state := p.stateJSON(Creating)
+			state := p.stateJSON(Created)
 			h := p.spec.Hooks
 			if h != nil {
 				//nolint:staticcheck // prestart is deprecated but still honoured
