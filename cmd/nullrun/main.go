@@ -71,6 +71,7 @@ func newApp() *cli.App {
 	app.Version = version + "\ncommit: " + gitCommit + "\nspec: " + specs.Version
 	app.Flags = globalFlags()
 	app.Commands = []cli.Command{
+		checkpointCommand,
 		createCommand,
 		deleteCommand,
 		eventsCommand,
@@ -80,6 +81,7 @@ func newApp() *cli.App {
 		listCommand,
 		pauseCommand,
 		psCommand,
+		restoreCommand,
 		resumeCommand,
 		runCommand,
 		sandboxCommand,
