@@ -146,7 +146,10 @@ func (r *rootfs) enter() error {
 // sysctls are written: the root's propagation, a read-only root, and the
 // masked and read-only paths (/proc/sys is usually one of them).
 func (r *rootfs) finish() error {
-	if p := r.spec.Linux.RootfsPropagation; p == "shared" || p == "rshared" {
+	// The new root is a bind of the rootfs made under a private parent, so
+	// it is private whatever prepare set: apply the requested propagation
+	// to it again (an unbindable root must reject a bind of "/").
+	if p := r.spec.Linux.RootfsPropagation; p != "" {
 		if err := linux.Mount("", "/", "", propagationOptions[p], "", "/"); err != nil {
 			return err
 		}
