@@ -186,3 +186,32 @@ func containerDirs(t *testing.T, r *Runtime) []string {
 	}
 	return names
 }
+
+// BenchmarkSpawn measures a whole null sandbox: create, start, wait and
+// delete of busybox true with every setting null but time.
+func BenchmarkSpawn(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root: spawns sandboxes with namespaces and cgroups")
+	}
+	r, err := New(Options{Root: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	sb := Sandbox{Args: []string{busybox, "true"}, Share: []specext.Setting{specext.Time},
+		Stdin: devnull, Stdout: devnull, Stderr: devnull}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p, err := r.Spawn(sb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if status, err := p.Wait(); err != nil || status != 0 {
+			b.Fatalf("Wait: status %d, %v", status, err)
+		}
+	}
+}
