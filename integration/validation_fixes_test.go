@@ -3,6 +3,8 @@ package integration
 import (
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The tests in this file pin runtime behaviour that the OCI validation
@@ -29,5 +31,34 @@ func TestRootfsPropagationUnbindable(t *testing.T) {
 	}
 	if !strings.Contains(rest, "Invalid argument") || strings.Contains(rest, "bind-exit=0") {
 		t.Errorf("bind mount of an unbindable root: got %q, want EINVAL (Invalid argument)", rest)
+	}
+}
+
+func TestDeviceCgroupListOrder(t *testing.T) {
+	if isCgroup2() {
+		t.Skip("devices.list exists only on cgroup v1; cgroup v2 uses an eBPF program")
+	}
+	skipIfRuntime(t, "runc", "runc 1.1.5 writes device rules sorted by device number")
+	r := newRuntime(t)
+	b := r.newBundle("sleep", "1000")
+	major, minor := int64(10), int64(229)
+	block, blockMinor := int64(8), int64(20)
+	b.Spec.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "rwm"},
+		{Allow: true, Type: "b", Major: &block, Minor: &blockMinor, Access: "rw"},
+	}
+	id, res := r.runBundle(b, "--detach")
+	if res.Code != 0 {
+		t.Fatalf("run --detach: %s", res)
+	}
+	pid := r.waitStatus(id, "running").Pid
+
+	// The kernel lists device rules in the order they were written, so the
+	// spec's rules come first, before the runtime's default rules.
+	list := strings.Split(cgroupFile(t, pid, "devices", "devices.list"), "\n")
+	want := []string{"c 10:229 rwm", "b 8:20 rw"}
+	if len(list) < len(want) || strings.Join(list[:len(want)], "; ") != strings.Join(want, "; ") {
+		t.Errorf("devices.list: got %q, want it to start with %q", list, want)
 	}
 }

@@ -2,6 +2,7 @@ package cgroup
 
 import (
 	"fmt"
+	"path/filepath"
 
 	devices "github.com/opencontainers/cgroups/devices/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -145,4 +146,24 @@ func deviceAccess(field, access string) (devices.Permissions, error) {
 		}
 	}
 	return devices.Permissions("").Union(devices.Permissions(access)), nil
+}
+
+// writeDeviceRulesInOrder writes rules one at a time to devices.allow or
+// devices.deny in the cgroup v1 directory dir, in the order the spec lists
+// them, through write (cgroups.WriteFile outside tests). The library's v1
+// writer applies the minimal transition sorted by device number instead:
+// the access is the same, but devices.list then lists the rules in another
+// order than linux.resources.devices.
+func writeDeviceRulesInOrder(dir string, rules []*devices.Rule, write func(dir, file, data string) error) error {
+	for _, rule := range rules {
+		file := "devices.deny"
+		if rule.Allow {
+			file = "devices.allow"
+		}
+		if err := write(dir, file, rule.CgroupString()); err != nil {
+			return fmt.Errorf("write device rule %q to %s: %w", rule.CgroupString(),
+				filepath.Join(dir, file), err)
+		}
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moby/sys/userns"
 	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices" // lets the managers write device rules
 	"github.com/opencontainers/cgroups/manager"
@@ -161,11 +162,30 @@ func (m *Manager) Apply(pid int) error {
 		err = fmt.Errorf("create cgroup: %w", err)
 		return errors.Join(err, m.Destroy())
 	}
+	if err := m.writeNewDeviceRules(); err != nil {
+		return errors.Join(err, m.Destroy())
+	}
 	if err := m.mgr.Set(m.config.Resources); err != nil {
 		err = fmt.Errorf("set cgroup resources: %w", err)
 		return errors.Join(err, m.Destroy())
 	}
 	return m.AddProcess(pid)
+}
+
+// writeNewDeviceRules writes the device rules in the spec's order into a
+// cgroup v1 devices directory that Apply has just created, so that
+// devices.list shows them in that order. The library's Set that follows
+// then finds nothing left to change and checks that the cgroup matches the
+// rules. An existing cgroup is left to the library, which moves it to the
+// rules without a moment of denying every device.
+func (m *Manager) writeNewDeviceRules() error {
+	dir := m.mgr.Path("devices")
+	_, created := m.created["devices"]
+	if dir == "" || !created || m.config.Resources.SkipDevices ||
+		cgroups.IsCgroup2UnifiedMode() || userns.RunningInUserNS() {
+		return nil
+	}
+	return writeDeviceRulesInOrder(dir, m.config.Resources.Devices, cgroups.WriteFile)
 }
 
 // AddProcess moves pid into the container's existing cgroup, for exec.
