@@ -34,6 +34,9 @@ func newProcessSetup(p *specs.Process, linuxSpec *specs.Linux) (*processSetup, e
 	if err != nil {
 		return nil, err
 	}
+	if err := set.CheckGrantable(); err != nil {
+		return nil, err
+	}
 	ps.caps = set
 	if linuxSpec.Seccomp != nil {
 		f, _, err := seccomp.Compile(linuxSpec.Seccomp)

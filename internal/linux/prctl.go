@@ -20,3 +20,13 @@ func SetKeepCaps(keep bool) error {
 	}
 	return nil
 }
+
+// CapbsetRead reports whether capability c is in the calling thread's
+// bounding set. It needs no /proc, which a container may not have.
+func CapbsetRead(c int) (bool, error) {
+	r, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0)
+	if err != nil {
+		return false, os.NewSyscallError("prctl(PR_CAPBSET_READ)", err)
+	}
+	return r == 1, nil
+}

@@ -201,3 +201,29 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// CheckGrantable returns an error naming every capability of the sets
+// that the calling thread's own bounding set lacks: no process it starts
+// can ever hold one, so asking for it is an error at create rather than a
+// failed exec later.
+func (s *Set) CheckGrantable() error {
+	var missing uint64
+	wanted := s.bounding | s.effective | s.permitted | s.inheritable | s.ambient
+	for c := capability.Cap(0); c <= s.last; c++ {
+		if wanted&(1<<uint(c)) == 0 {
+			continue
+		}
+		have, err := linux.CapbsetRead(int(c))
+		if err != nil {
+			return fmt.Errorf("read own bounding set: %w", err)
+		}
+		if !have {
+			missing |= 1 << uint(c)
+		}
+	}
+	if missing != 0 {
+		return fmt.Errorf("capabilities %s are not in the runtime's own bounding set, so the "+
+			"container cannot have them: remove them from process.capabilities", names(missing))
+	}
+	return nil
+}

@@ -256,3 +256,46 @@ func TestLookupUnsupported(t *testing.T) {
 		t.Errorf("got error %q, want it to name CAP_KILL as unsupported", err)
 	}
 }
+
+func TestCheckGrantable(t *testing.T) {
+	// The test process's bounding set is whatever it inherited; every
+	// capability in it is grantable and a set of exactly those passes.
+	own, err := capability.NewPid2(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := own.Load(); err != nil {
+		t.Fatal(err)
+	}
+	last, err := capability.LastCap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var have, lacking []string
+	for c := capability.Cap(0); c <= last; c++ {
+		name := "CAP_" + strings.ToUpper(c.String())
+		if own.Get(capability.BOUNDING, c) {
+			have = append(have, name)
+		} else {
+			lacking = append(lacking, name)
+		}
+	}
+	s, err := Parse(&specs.LinuxCapabilities{Bounding: have})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckGrantable(); err != nil {
+		t.Errorf("own bounding set: got %v, want no error", err)
+	}
+	if len(lacking) == 0 {
+		t.Skip("the test process has every capability in its bounding set, so none can be missing")
+	}
+	s, err = Parse(&specs.LinuxCapabilities{Effective: lacking[:1], Permitted: lacking[:1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.CheckGrantable()
+	if err == nil || !strings.Contains(err.Error(), lacking[0]) {
+		t.Errorf("capability outside the bounding set: got %v, want an error naming %s", err, lacking[0])
+	}
+}
