@@ -410,6 +410,9 @@ func TestContainerd2Shim(t *testing.T) {
 	t.Run("ConcurrentExecs", func(t *testing.T) { testContainerd2ConcurrentExecs(t, d) })
 	t.Run("ExecsKilledWithInit", func(t *testing.T) { testContainerd2ExecsKilledWithInit(t, d) })
 	t.Run("RunTerminal", func(t *testing.T) { testContainerd2RunTerminal(t, d) })
+	t.Run("Stdin", func(t *testing.T) { testContainerd2Stdin(t, d) })
+	t.Run("RuntimeOptions", func(t *testing.T) { testContainerd2RuntimeOptions(t, d) })
+	t.Run("RuntimeInfo", func(t *testing.T) { testContainerd2RuntimeInfo(t, d) })
 	t.Run("NullSandbox", func(t *testing.T) { testContainerd2NullSandbox(t, d) })
 
 	t.Logf("scenario took %v including daemon start", time.Since(start).Round(time.Millisecond))
@@ -750,6 +753,79 @@ func testContainerd2RunTerminal(t *testing.T, d *containerd2) {
 	}
 	if !strings.Contains(out, "/dev/pts/") {
 		t.Errorf("got terminal output %q, want the name of a /dev/pts terminal from tty", out)
+	}
+}
+
+// testContainerd2Stdin feeds the container's stdin through ctr: the
+// process must read it all and then end-of-file, which needs the shim to
+// close the stdin pipe when ctr closes its fifo (CloseIO).
+func testContainerd2Stdin(t *testing.T, d *containerd2) {
+	ctx, cancel := context.WithTimeout(context.Background(), ctrTimeout)
+	defer cancel()
+	cmd := d.ctrCommand(ctx, d.runArgs2("--rm", busyboxImageName, "stdin",
+		"sh", "-c", "wc -l; echo done")...)
+	cmd.Stdin = strings.NewReader("one\ntwo\nthree\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ctr run with stdin: %v\nstderr: %s", err, stderr.String())
+	}
+	if got, want := strings.Fields(stdout.String()), []string{"3", "done"}; !slices.Equal(got, want) {
+		t.Errorf("got output words %q, want %q", got, want)
+	}
+}
+
+// testContainerd2RuntimeOptions passes runtime options as ctr does, in a
+// TOML file: Root moves the runtime's state, and an unknown key is
+// ignored.
+func testContainerd2RuntimeOptions(t *testing.T, d *containerd2) {
+	const id = "options"
+	t.Cleanup(func() { d.removeContainer(t, id) })
+	root := filepath.Join(d.dir, "nullrun-root")
+	config := filepath.Join(d.dir, "nullrun-options.toml")
+	toml := fmt.Sprintf("Root = %q\nBinaryName = \"/usr/bin/runc\"\n", root)
+	if err := os.WriteFile(config, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.mustCtr(t, d.runArgs2("--detach", "--runtime-config-path", config, busyboxImageName, id, "sleep", "1000")...)
+	d.waitTaskStatus(t, id, "RUNNING")
+	state := filepath.Join(root, d.namespace, id, "state.json")
+	if _, err := os.Stat(state); err != nil {
+		t.Errorf("runtime state with Root = %s: got stat error %v, want %s", root, err, state)
+	}
+	d.removeContainer(t, id)
+	if _, err := os.Stat(filepath.Dir(state)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("runtime state after delete: got stat error %v, want not exist", err)
+	}
+}
+
+// testContainerd2RuntimeInfo asks the shim for its features through
+// containerd, which runs the shim with -info.
+func testContainerd2RuntimeInfo(t *testing.T, d *containerd2) {
+	out := d.mustCtr(t, "plugins", "inspect-runtime", "--runtime", nullrunShimRuntime)
+	var info struct {
+		Name     string `json:"Name"`
+		Features struct {
+			OCIVersionMax                      string            `json:"ociVersionMax"`
+			Annotations                        map[string]string `json:"annotations"`
+			PotentiallyUnsafeConfigAnnotations []string          `json:"potentiallyUnsafeConfigAnnotations"`
+		} `json:"Features"`
+	}
+	if err := json.Unmarshal([]byte(out), &info); err != nil {
+		t.Fatalf("parse ctr plugins inspect-runtime output %q: %v", out, err)
+	}
+	if info.Name != nullrunShimRuntime {
+		t.Errorf("got runtime name %q, want %q", info.Name, nullrunShimRuntime)
+	}
+	if info.Features.OCIVersionMax == "" {
+		t.Errorf("got no ociVersionMax in the features %s, want the runtime-spec version", out)
+	}
+	if got := info.Features.Annotations["dev.nullrun.enforcement.mount"]; !strings.HasPrefix(got, "emulated:") && !strings.HasPrefix(got, "native:") {
+		t.Errorf("got enforcement %q for null mount, want native:… or emulated:…", got)
+	}
+	if !slices.Contains(info.Features.PotentiallyUnsafeConfigAnnotations, "dev.nullrun.grant.") {
+		t.Errorf("got unsafe annotations %q, want dev.nullrun.grant. among them",
+			info.Features.PotentiallyUnsafeConfigAnnotations)
 	}
 }
 
