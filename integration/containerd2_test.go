@@ -58,6 +58,7 @@ func containerd2Binaries(t *testing.T) string {
 	}
 	versionDir := filepath.Join(cache, "containerd", containerd2Version)
 	binDir := filepath.Join(versionDir, "bin")
+
 	if fileIsExecutable(filepath.Join(binDir, "containerd")) && fileIsExecutable(filepath.Join(binDir, "ctr")) {
 		return binDir
 	}
@@ -71,6 +72,7 @@ func containerd2Binaries(t *testing.T) string {
 		t.Fatalf("create build directory: %v", err)
 	}
 	defer os.RemoveAll(tmp)
+
 	args := []string{"install",
 		containerd2Module + "/cmd/containerd@" + containerd2Version,
 		containerd2Module + "/cmd/ctr@" + containerd2Version}
@@ -269,7 +271,7 @@ func (d *containerd2) removeShimState(t *testing.T) {
 }
 
 // logShimProblems logs the warnings and errors that the shims wrote to
-// the daemon's log, to explain a failure; some are expected, such as the
+// the daemon's log, to explain a failure. Some are expected, such as the
 // rejected create of the null-sandbox test.
 func (d *containerd2) logShimProblems(t *testing.T) {
 	data, err := os.ReadFile(d.logPath)
@@ -799,7 +801,7 @@ func testContainerd2RuntimeOptions(t *testing.T, d *containerd2) {
 	}
 }
 
-// testContainerd2RuntimeInfo asks the shim for its features through
+// testContainerd2RuntimeInfo requests the shim's features through
 // containerd, which runs the shim with -info.
 func testContainerd2RuntimeInfo(t *testing.T, d *containerd2) {
 	out := d.mustCtr(t, "plugins", "inspect-runtime", "--runtime", nullrunShimRuntime)
