@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -213,4 +214,25 @@ func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestRlimitRefusedByKernelFailsCreate(t *testing.T) {
+	r := newRuntime(t)
+	data, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nrOpen, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No process can raise NOFILE above fs.nr_open, root or not.
+	b := r.newBundle("true")
+	b.Spec.Process.Rlimits = []specs.POSIXRlimit{
+		{Type: "RLIMIT_NOFILE", Soft: nrOpen + 1, Hard: nrOpen + 1},
+	}
+	b.write(t)
+	res := r.run("create", "--bundle", b.Dir, r.newID())
+	requireOneLineError(t, res, namedValue(t, "RLIMIT_NOFILE", "runc 1.1.5 names the rlimit by number"))
+	r.requireNoLeaks()
 }

@@ -159,6 +159,9 @@ func (in *initState) run() error {
 	if err := proc.resolve(); err != nil {
 		return err
 	}
+	if err := proc.setRlimits(); err != nil {
+		return err
+	}
 	if err := in.enc.Encode(initMessage{Type: msgReady}); err != nil {
 		return fmt.Errorf("report ready to runtime: %w", err)
 	}

@@ -112,10 +112,8 @@ func (ps *processSetup) exec(passedFDs, listenFDs int) error {
 	if err := linux.CloseExecFrom(3 + passedFDs); err != nil {
 		return err
 	}
-	for _, r := range ps.p.Rlimits {
-		if err := linux.Setrlimit(rlimitByName[r.Type], r.Soft, r.Hard); err != nil {
-			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
-		}
+	if err := ps.setRlimits(); err != nil {
+		return err
 	}
 	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which a
 	// non-root process no longer has after the identity change below.
@@ -187,4 +185,19 @@ func (ps *processSetup) exec(passedFDs, listenFDs int) error {
 		return linux.Execveat(ps.null.ProgramFD, ps.p.Args, env)
 	}
 	return linux.Exec(ps.program, ps.p.Args, env)
+}
+
+// setRlimits applies the process's rlimits. The container init does it
+// before it reports ready, as runc does, so that a limit the kernel
+// refuses (a hard limit above the runtime's own, NOFILE above
+// fs.nr_open) fails create instead of the start. Setting it again at the
+// exec is harmless. It goes through syscall.Setrlimit, so the Go runtime
+// does not restore its own NOFILE soft limit at the exec.
+func (ps *processSetup) setRlimits() error {
+	for _, r := range ps.p.Rlimits {
+		if err := linux.Setrlimit(rlimitByName[r.Type], r.Soft, r.Hard); err != nil {
+			return fmt.Errorf("set rlimit %s (soft %d, hard %d): %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
 }
