@@ -1,7 +1,10 @@
-# Targets: deps, build, example, test, bench. Run as root on Debian 12; Go
-# 1.26 must already be on PATH (Debian 12's golang-go is too old).
+# Targets: deps, build, example, test, bench. Run as root on Debian 12 with
+# Go 1.26 on PATH or in /usr/local/go (Debian 12's golang-go is too old).
 
-GO ?= go
+# Go from PATH, else where the Go tarball installs it.
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+# The tests run go themselves, to build the binaries under test.
+export PATH := $(dir $(GO)):$(PATH)
 BIN := bin/nullrun
 EXAMPLE := _example
 TEST_TIMEOUT ?= 60m
