@@ -85,10 +85,8 @@ func (c *Container) status() Status {
 		return Stopped
 	}
 	// A created container can be paused too, as in runc.
-	if cg, err := cgroup.Load(c.state.Cgroup); err == nil {
-		if frozen, err := cg.Frozen(); err == nil && frozen {
-			return Paused
-		}
+	if frozen, err := c.state.Cgroup.Frozen(); err == nil && frozen {
+		return Paused
 	}
 	if c.state.Status == Created {
 		return Created

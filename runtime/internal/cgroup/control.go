@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
@@ -102,4 +104,26 @@ func signal(pid int, sig unix.Signal) error {
 		return nil
 	}
 	return fmt.Errorf("send %v to pid %d: %w", sig, pid, err)
+}
+
+// Frozen reports whether the saved cgroup is frozen by reading the
+// freezer file directly: a status query then costs one read instead of
+// building a manager. A cgroup without a freezer is never frozen.
+func (s Saved) Frozen() (bool, error) {
+	if dir, ok := s.Paths["freezer"]; ok && dir != "" {
+		data, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
+		if err != nil {
+			return false, err
+		}
+		state := strings.TrimSpace(string(data))
+		return state == "FROZEN" || state == "FREEZING", nil
+	}
+	if dir, ok := s.Paths[""]; ok && dir != "" {
+		data, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze"))
+		if err != nil {
+			return false, err
+		}
+		return strings.TrimSpace(string(data)) == "1", nil
+	}
+	return false, nil
 }
