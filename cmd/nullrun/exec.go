@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 
@@ -198,39 +197,11 @@ func execForeground(c *runtime.Container, opts runtime.ExecOptions) (int, error)
 		}
 		defer console.close()
 	}
-	type result struct {
-		status int
-		err    error
+	signal := func(sig unix.Signal) error { return linux.Kill(proc.Pid(), sig) }
+	status, err := forwardUntilExit(proc.Wait, signal,
+		fmt.Sprintf("exec process %d", proc.Pid()), signals, console)
+	if console != nil && err == nil {
+		console.waitOutput()
 	}
-	done := make(chan result, 1)
-	go func() {
-		status, err := proc.Wait()
-		done <- result{status, err}
-	}()
-	for {
-		select {
-		case r := <-done:
-			if console != nil && r.err == nil {
-				console.waitOutput()
-			}
-			return r.status, r.err
-		case s := <-signals:
-			sig, ok := s.(unix.Signal)
-			if !ok {
-				continue
-			}
-			if sig == unix.SIGWINCH {
-				if console != nil {
-					console.resize()
-				}
-				continue
-			}
-			if !forwardable(sig) {
-				continue
-			}
-			if err := linux.Kill(proc.Pid(), sig); err != nil {
-				logrus.Debugf("forward %v to exec process %d: %v", sig, proc.Pid(), err)
-			}
-		}
-	}
+	return status, err
 }

@@ -65,13 +65,22 @@ func runForeground(rt *runtime.Runtime, id string, opts runtime.CreateOptions, k
 // waitForwarding waits for the init to exit while sending it every signal
 // this process receives, except those that concern this process only.
 func waitForwarding(c *runtime.Container, id string, signals <-chan os.Signal, console *consoleCopier) (int, error) {
+	signal := func(sig unix.Signal) error { return c.Signal(sig, false) }
+	return forwardUntilExit(c.Wait, signal, "container "+id, signals, console)
+}
+
+// forwardUntilExit calls wait while passing every signal this process
+// receives to the process through signal, except those that concern this
+// process only; SIGWINCH resizes the console instead.
+func forwardUntilExit(wait func() (int, error), signal func(unix.Signal) error, what string,
+	signals <-chan os.Signal, console *consoleCopier) (int, error) {
 	type result struct {
 		status int
 		err    error
 	}
 	done := make(chan result, 1)
 	go func() {
-		status, err := c.Wait()
+		status, err := wait()
 		done <- result{status, err}
 	}()
 
@@ -93,9 +102,9 @@ func waitForwarding(c *runtime.Container, id string, signals <-chan os.Signal, c
 			if !forwardable(sig) {
 				continue
 			}
-			if err := c.Signal(sig, false); err != nil {
-				// The init may have exited between the signal and now.
-				logrus.Debugf("forward %v to container %s: %v", sig, id, err)
+			if err := signal(sig); err != nil {
+				// The process may have exited between the signal and now.
+				logrus.Debugf("forward %v to %s: %v", sig, what, err)
 			}
 		}
 	}
