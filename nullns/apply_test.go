@@ -160,7 +160,7 @@ func BenchmarkBuildPolicy(b *testing.B) {
 		if _, err := newLandlockPolicy(req); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := buildFilter(newFilterSpec(settings)); err != nil {
+		if _, err := buildFilter(newFilterSpec(settings, 7)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -32,7 +32,7 @@ func (Emulated) Apply(req Request) error {
 	if err != nil {
 		return err
 	}
-	spec := newFilterSpec(req.Settings)
+	spec := newFilterSpec(req.Settings, req.ABI)
 	var filter []unix.SockFilter
 	if !spec.empty() {
 		if filter, err = buildFilter(spec); err != nil {

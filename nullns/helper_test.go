@@ -62,8 +62,9 @@ func runHelper(scenario string) int {
 		}
 	}
 
+	fsNull := settings[specext.Root] || settings[specext.Cwd] || settings[specext.Mount]
 	if settings[specext.Network] {
-		checkNetwork(c, abstract)
+		checkNetwork(c, abstract, fsNull)
 	}
 	if settings[specext.IPC] {
 		checkIPC(c)
@@ -140,14 +141,18 @@ func sysFD(trap uintptr, args ...uintptr) error {
 	return nil
 }
 
-func checkNetwork(c *checker, abstract string) {
+// With fsNull, unix sockets other than stream pairs are refused as well
+// (checkFiles checks that).
+func checkNetwork(c *checker, abstract string, fsNull bool) {
 	for _, family := range []int{unix.AF_INET, unix.AF_INET6, unix.AF_NETLINK, unix.AF_PACKET} {
 		err := sysFD(unix.SYS_SOCKET, uintptr(family), unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		c.errno(fmt.Sprintf("socket(family %d)", family), err, unix.ENONET)
 	}
 	c.errno("socketpair(AF_INET)", sys(unix.SYS_SOCKETPAIR, unix.AF_INET, unix.SOCK_STREAM, 0,
 		uintptr(unsafe.Pointer(&[2]int32{}))), unix.ENONET)
-	c.errno("socket(AF_UNIX)", sysFD(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0), nil)
+	if !fsNull {
+		c.errno("socket(AF_UNIX)", sysFD(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0), nil)
+	}
 
 	var pair [2]int32
 	err := sys(unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0,
@@ -161,6 +166,9 @@ func checkNetwork(c *checker, abstract string) {
 	var params [120]byte // struct io_uring_params
 	c.errno("io_uring_setup", sysFD(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params))), unix.EPERM)
 
+	if fsNull {
+		return
+	}
 	// An abstract socket made before Apply lies outside the Landlock
 	// domain, so the abstract unix socket scope denies connecting to it.
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -281,6 +289,19 @@ func checkPID(c *checker) {
 	c.errno("clone3", sys(unix.SYS_CLONE3, 0, 0), unix.ENOSYS)
 	c.errno("kill(parent, 0)", sys(unix.SYS_KILL, uintptr(os.Getppid()), 0), unix.EPERM)
 	c.errno("kill(self, 0)", sys(unix.SYS_KILL, uintptr(os.Getpid()), 0), nil)
+	ppid := uintptr(os.Getppid())
+	var rl unix.Rlimit
+	c.errno("prlimit(parent)", sys(unix.SYS_PRLIMIT64, ppid, unix.RLIMIT_NOFILE, 0,
+		uintptr(unsafe.Pointer(&rl))), unix.EPERM)
+	c.errno("prlimit(self)", sys(unix.SYS_PRLIMIT64, 0, unix.RLIMIT_NOFILE, 0,
+		uintptr(unsafe.Pointer(&rl))), nil)
+	c.errno("pidfd_open(parent)", sysFD(unix.SYS_PIDFD_OPEN, ppid, 0), unix.EPERM)
+	c.errno("getpgid(parent)", sys(unix.SYS_GETPGID, ppid), unix.EPERM)
+	c.errno("getpgid(0)", sys(unix.SYS_GETPGID, 0), nil)
+	c.errno("setpriority(PRIO_USER)", sys(unix.SYS_SETPRIORITY, unix.PRIO_USER, 0, 0), unix.EPERM)
+	var set unix.CPUSet
+	c.errno("sched_getaffinity(parent)", sys(unix.SYS_SCHED_GETAFFINITY, ppid,
+		unsafe.Sizeof(set), uintptr(unsafe.Pointer(&set))), unix.EPERM)
 }
 
 // checkPIDAfterExec runs in a program that the null-pid helper executed:
@@ -392,6 +413,28 @@ func checkFiles(c *checker, t *tree) {
 	c.errno("open(secret) outside the grants", openat(unix.AT_FDCWD, filepath.Join(t.base, "secret"), unix.O_RDONLY), unix.EACCES)
 	c.errno("open(/etc/passwd)", openat(unix.AT_FDCWD, "/etc/passwd", unix.O_RDONLY), unix.EACCES)
 	c.errno("open(.) from the working directory", openat(unix.AT_FDCWD, ".", unix.O_RDONLY|unix.O_DIRECTORY), unix.EACCES)
+
+	// What Landlock does not cover, the filter does.
+	c.errno("fchmodat(ro, inside)", errnoOf(unix.Fchmodat(t.readDir, "inside", 0o777, 0)), unix.EPERM)
+	c.errno("fchownat(ro, ../secret)", errnoOf(unix.Fchownat(t.readDir, "../secret", 0, 0, 0)), unix.EPERM)
+	c.errno("utimensat(ro, inside)", errnoOf(unix.UtimesNanoAt(t.readDir, "inside", nil, 0)), unix.EPERM)
+	c.errno("lsetxattr(secret)", errnoOf(unix.Lsetxattr(filepath.Join(t.base, "secret"),
+		"user.x", []byte("1"), 0)), unix.EPERM)
+	c.errno("socket(AF_UNIX)", sysFD(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0), unix.EACCES)
+	var pair [2]int32
+	c.errno("socketpair(AF_UNIX, SOCK_DGRAM)", sys(unix.SYS_SOCKETPAIR, unix.AF_UNIX,
+		unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0, uintptr(unsafe.Pointer(&pair))), unix.EACCES)
+	err := sys(unix.SYS_SOCKETPAIR, unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0,
+		uintptr(unsafe.Pointer(&pair)))
+	c.errno("socketpair(AF_UNIX, SOCK_STREAM)", err, nil)
+	if err == nil {
+		addr := [16]byte{unix.AF_UNIX}
+		c.errno("sendto(pair, an address)", sys(unix.SYS_SENDTO, uintptr(pair[0]), 0, 0, 0,
+			uintptr(unsafe.Pointer(&addr)), uintptr(len(addr))), unix.EACCES)
+		c.errno("sendto(pair)", sys(unix.SYS_SENDTO, uintptr(pair[0]), uintptr(unsafe.Pointer(&addr)), 1, 0, 0, 0), nil)
+		unix.Close(int(pair[0]))
+		unix.Close(int(pair[1]))
+	}
 
 	buf := make([]byte, 16)
 	n, err := unix.Pread(t.file, buf, 0)

@@ -19,15 +19,40 @@ const (
 	offsetArg1 = 24
 )
 
+// offsetArg returns the offset of the low 32 bits of argument i.
+func offsetArg(i int) uint32 { return offsetArg0 + 8*uint32(i) }
+
 // errnoRule makes system call nr fail with errno.
 type errnoRule struct {
 	nr    uint32
 	errno unix.Errno
 }
 
+// argCheck is "argument arg is not value": true makes its rule deny the
+// call. With wide, the high 32 bits must be 0 too (pointers, 64-bit
+// values); otherwise only the low 32 bits count (pid_t, int).
+type argCheck struct {
+	arg   int
+	value uint32
+	wide  bool
+}
+
+// argRule makes system call nr fail with errno when any of its checks
+// holds, and allows it otherwise.
+type argRule struct {
+	nr     uint32
+	checks []argCheck
+	errno  unix.Errno
+}
+
 // filterSpec is the policy of the seccomp filter for a set of settings.
 type filterSpec struct {
-	errnos []errnoRule
+	errnos   []errnoRule
+	argRules []argRule
+	// unixStreamOnly: socket(AF_UNIX) fails with EACCES and socketpair
+	// only makes stream sockets, because Landlock before ABI 9 cannot
+	// confine which named sockets a process connects or sends to.
+	unixStreamOnly bool
 	// socketFamily: socket and socketpair fail with ENONET unless the
 	// family is AF_UNIX.
 	socketFamily bool
@@ -46,19 +71,37 @@ func (f *filterSpec) deny(errno unix.Errno, nrs ...uint32) {
 	}
 }
 
+// denyUnless adds a rule that nr fails with errno when any check holds.
+// A call that already has a plain errno rule keeps it.
+func (f *filterSpec) denyUnless(errno unix.Errno, nr uint32, checks ...argCheck) {
+	if slices.ContainsFunc(f.errnos, func(r errnoRule) bool { return r.nr == nr }) ||
+		slices.ContainsFunc(f.argRules, func(r argRule) bool { return r.nr == nr }) {
+		return
+	}
+	f.argRules = append(f.argRules, argRule{nr: nr, checks: checks, errno: errno})
+}
+
 func (f *filterSpec) empty() bool {
-	return len(f.errnos) == 0 && !f.socketFamily && !f.cloneNeedsThread && !f.noMountNamespace
+	return len(f.errnos) == 0 && len(f.argRules) == 0 && !f.socketFamily &&
+		!f.cloneNeedsThread && !f.noMountNamespace && !f.unixStreamOnly
 }
 
 // newFilterSpec returns the seccomp policy for the null settings in
 // settings. Settings without a seccomp part (cwd, cgroup, time) add nothing.
-func newFilterSpec(settings map[specext.Setting]bool) *filterSpec {
+// abi is the Landlock ABI, which decides what the filter must cover in its
+// place.
+func newFilterSpec(settings map[specext.Setting]bool, abi int) *filterSpec {
 	f := &filterSpec{}
 	for _, s := range specext.Settings {
 		if settings[s] {
-			addSettingRules(f, s)
+			addSettingRules(f, s, abi)
 		}
 	}
+	// argRules are checked after the plain rules, so a call with a plain
+	// rule never reaches them; drop the ones shadowed that way.
+	f.argRules = slices.DeleteFunc(f.argRules, func(r argRule) bool {
+		return slices.ContainsFunc(f.errnos, func(e errnoRule) bool { return e.nr == r.nr })
+	})
 	return f
 }
 
@@ -78,9 +121,12 @@ func buildFilter(spec *filterSpec) ([]unix.SockFilter, error) {
 	for _, r := range spec.errnos {
 		a.jumpIf(unix.BPF_JEQ, r.nr, errnoLabel(r.errno), "")
 	}
-	if spec.socketFamily {
+	for i, r := range spec.argRules {
+		a.jumpIf(unix.BPF_JEQ, r.nr, fmt.Sprintf("args-%d", i), "")
+	}
+	if spec.socketFamily || spec.unixStreamOnly {
 		a.jumpIf(unix.BPF_JEQ, unix.SYS_SOCKET, "socket", "")
-		a.jumpIf(unix.BPF_JEQ, unix.SYS_SOCKETPAIR, "socket", "")
+		a.jumpIf(unix.BPF_JEQ, unix.SYS_SOCKETPAIR, "socketpair", "")
 	}
 	if spec.cloneNeedsThread || spec.noMountNamespace {
 		a.jumpIf(unix.BPF_JEQ, unix.SYS_CLONE, "clone", "")
@@ -91,10 +137,45 @@ func buildFilter(spec *filterSpec) ([]unix.SockFilter, error) {
 	}
 	a.ret(unix.SECCOMP_RET_ALLOW)
 
-	if spec.socketFamily {
+	for i, r := range spec.argRules {
+		a.label(fmt.Sprintf("args-%d", i))
+		for _, c := range r.checks {
+			a.load(offsetArg(c.arg))
+			a.jumpIf(unix.BPF_JEQ, c.value, "", errnoLabel(r.errno))
+			if c.wide {
+				a.load(offsetArg(c.arg) + 4)
+				a.jumpIf(unix.BPF_JEQ, 0, "", errnoLabel(r.errno))
+			}
+		}
+		a.ret(unix.SECCOMP_RET_ALLOW)
+	}
+	if spec.socketFamily || spec.unixStreamOnly {
+		// socket and socketpair share the family check; socket(AF_UNIX)
+		// is refused outright when only stream pairs are allowed.
 		a.label("socket")
 		a.load(offsetArg0)
-		a.jumpIf(unix.BPF_JEQ, unix.AF_UNIX, "", errnoLabel(unix.ENONET))
+		if spec.socketFamily {
+			a.jumpIf(unix.BPF_JEQ, unix.AF_UNIX, "", errnoLabel(unix.ENONET))
+		}
+		if spec.unixStreamOnly {
+			a.jumpIf(unix.BPF_JEQ, unix.AF_UNIX, errnoLabel(unix.EACCES), "")
+		}
+		a.ret(unix.SECCOMP_RET_ALLOW)
+
+		a.label("socketpair")
+		a.load(offsetArg0)
+		if spec.socketFamily {
+			a.jumpIf(unix.BPF_JEQ, unix.AF_UNIX, "", errnoLabel(unix.ENONET))
+		}
+		if spec.unixStreamOnly {
+			a.jumpIf(unix.BPF_JEQ, unix.AF_UNIX, "", "allow-pair")
+			// The type's low bits are the socket type; the rest are
+			// SOCK_CLOEXEC and SOCK_NONBLOCK.
+			a.load(offsetArg1)
+			a.and(0xf)
+			a.jumpIf(unix.BPF_JEQ, unix.SOCK_STREAM, "", errnoLabel(unix.EACCES))
+			a.label("allow-pair")
+		}
 		a.ret(unix.SECCOMP_RET_ALLOW)
 	}
 	if spec.cloneNeedsThread || spec.noMountNamespace {
@@ -138,8 +219,14 @@ func (f *filterSpec) errnoValues() []unix.Errno {
 	for _, r := range f.errnos {
 		out = append(out, r.errno)
 	}
+	for _, r := range f.argRules {
+		out = append(out, r.errno)
+	}
 	if f.socketFamily {
 		out = append(out, unix.ENONET)
+	}
+	if f.unixStreamOnly {
+		out = append(out, unix.EACCES)
 	}
 	if f.cloneNeedsThread || f.noMountNamespace {
 		out = append(out, unix.EPERM)
@@ -165,6 +252,10 @@ type pendingJump struct {
 
 func (a *assembler) load(offset uint32) {
 	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: offset})
+}
+
+func (a *assembler) and(k uint32) {
+	a.prog = append(a.prog, unix.SockFilter{Code: unix.BPF_ALU | unix.BPF_AND | unix.BPF_K, K: k})
 }
 
 func (a *assembler) ret(k uint32) {

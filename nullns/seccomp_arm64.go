@@ -9,3 +9,6 @@ const (
 
 // forkSyscalls is empty: arm64 has only clone and clone3.
 var forkSyscalls []uint32
+
+// legacyPathMetadataSyscalls is empty: arm64 has only the *at forms.
+var legacyPathMetadataSyscalls []uint32
