@@ -1043,3 +1043,21 @@ func TestNullFailedCreateRemovesListenSocket(t *testing.T) {
 	}
 	r.requireNoLeaks()
 }
+
+// TestNullExecRejected checks that exec into a container with null
+// settings fails: the exec path joins namespaces but would not apply the
+// null settings, so the process would run outside them.
+func TestNullExecRejected(t *testing.T) {
+	requireNullrun(t)
+	r := newRuntime(t)
+	b := r.newBundle("sleep", "1000")
+	b.Spec.Annotations = map[string]string{"dev.nullrun.null": "network"}
+	id := r.create(b)
+	r.mustRun("start", id)
+	r.waitStatus(id, "running")
+	res := r.run("exec", id, "true")
+	if res.Code == 0 {
+		t.Fatalf("exec into a null container: got exit 0, want an error")
+	}
+	requireOneLineError(t, res, "null settings")
+}

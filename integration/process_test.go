@@ -185,3 +185,25 @@ func TestSeccompErrno(t *testing.T) {
 		t.Errorf("mkdir error: got stderr %q, want it to contain %q", res.Stderr, want)
 	}
 }
+
+// TestOwnSession checks that a container without a terminal does not keep
+// the caller's session, whose terminal it could push input into with
+// ioctl(TIOCSTI): its init leads a session of its own.
+func TestOwnSession(t *testing.T) {
+	r := newRuntime(t)
+	b := r.newBundle("cat", "/proc/self/stat")
+	out := r.mustRunBundle(b)
+	i := strings.LastIndexByte(out, ')')
+	if i < 0 {
+		t.Fatalf("stat: got %q, want /proc/self/stat", out)
+	}
+	fields := strings.Fields(out[i+1:])
+	// fields[0] is field 3 (state); session is field 6, tty_nr field 7.
+	pid := strings.Fields(out)[0]
+	if len(fields) < 5 || fields[3] != pid {
+		t.Errorf("session of the init: got %v, want its own pid %s", fields[3:4], pid)
+	}
+	if len(fields) >= 5 && fields[4] != "0" {
+		t.Errorf("controlling terminal of the init: got tty_nr %s, want 0", fields[4])
+	}
+}

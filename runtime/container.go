@@ -220,8 +220,8 @@ func (c *Container) Delete(force bool) error {
 			c.rt.warnf("run poststop hook: %w", err)
 		}
 	}
-	for _, path := range c.state.ListenSockets {
-		os.Remove(path)
+	for _, s := range c.state.ListenSockets {
+		s.remove()
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("remove state of container %s: %w", c.id, err)

@@ -592,16 +592,11 @@ func listenFDCount() (int, error) {
 
 // listenSockets returns the socket files the runtime bound for listen:
 // grants, which delete removes.
-func (p *initProcess) listenSockets() []string {
-	var paths []string
-	if p.null != nil {
-		for _, g := range p.null.cfg.Grants {
-			if g.Kind == specext.GrantUnixListen {
-				paths = append(paths, g.Path)
-			}
-		}
+func (p *initProcess) listenSockets() []listenSocket {
+	if p.null == nil {
+		return nil
 	}
-	return paths
+	return p.null.listenSockets()
 }
 
 // enforcementSummary maps each null setting to how it is enforced.

@@ -13,6 +13,7 @@ import (
 	"github.com/nullrun/nullrun/internal/linux"
 	"github.com/nullrun/nullrun/runtime/internal/cgroup"
 	"github.com/nullrun/nullrun/runtime/nsenter"
+	"github.com/nullrun/nullrun/specext"
 )
 
 // ExecOptions are the settings of one exec into a container.
@@ -68,6 +69,13 @@ func (c *Container) Exec(opts ExecOptions) (*Process, error) {
 	}
 	if err := validateProcess(opts.Process); err != nil {
 		return nil, fmt.Errorf("invalid exec process: %w", err)
+	}
+	if len(c.state.Null) > 0 {
+		// The exec path joins the init's namespaces but does not apply
+		// null settings; a process started that way would escape them.
+		return nil, fmt.Errorf("exec in container %s: not supported for a container with "+
+			"null settings (%s): the process would not be confined like the container",
+			c.id, specext.NullKey)
 	}
 	spec := *c.state.Config
 	spec.Process = opts.Process

@@ -1,10 +1,12 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/nullrun/nullrun/internal/linux"
 	"net"
 	"os"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -18,6 +20,34 @@ type openedGrant struct {
 	file *os.File
 	// dir is true for a path grant that names a directory.
 	dir bool
+	// socket identifies the file a listen: grant bound, which only that
+	// exact file may be removed later.
+	socket linux.FileID
+}
+
+// listenSocket is a socket file bound for a listen: grant, as state.json
+// records it.
+type listenSocket struct {
+	Path string       `json:"path"`
+	ID   linux.FileID `json:"id"`
+}
+
+// remove unlinks the socket file if it is still the one the runtime bound.
+// The parent directory is opened without following symlinks and the name
+// checked there, so a process that can write along the path cannot turn
+// the removal onto another file.
+func (s listenSocket) remove() {
+	dir, err := linux.OpenDirNoSymlinks(filepath.Dir(s.Path))
+	if err != nil {
+		return
+	}
+	defer dir.Close()
+	name := filepath.Base(s.Path)
+	id, isSocket, err := linux.LstatID(dir, name)
+	if err != nil || !isSocket || id != s.ID {
+		return
+	}
+	linux.Unlinkat(dir, name)
 }
 
 // openGrants opens every grant: path grants as files or directories,
@@ -28,6 +58,11 @@ func openGrants(grants []specext.Grant) (opened []openedGrant, err error) {
 	defer func() {
 		if err != nil {
 			closeGrants(opened)
+			for _, g := range opened {
+				if g.Kind == specext.GrantUnixListen {
+					listenSocket{Path: g.Path, ID: g.socket}.remove()
+				}
+			}
 		}
 	}()
 	for _, g := range grants {
@@ -60,13 +95,33 @@ func openGrant(g specext.Grant) (openedGrant, error) {
 		l.SetUnlinkOnClose(false)
 		defer l.Close()
 		f, err := l.File()
-		return openedGrant{Grant: g, file: f}, err
+		if err != nil {
+			return openedGrant{}, err
+		}
+		og := openedGrant{Grant: g, file: f}
+		if dir, err := linux.OpenDirNoSymlinks(filepath.Dir(g.Path)); err == nil {
+			og.socket, _, _ = linux.LstatID(dir, filepath.Base(g.Path))
+			dir.Close()
+		}
+		return og, nil
 	}
-	fi, err := os.Stat(g.Path)
+	// Open first, check the type of what was opened, then reopen it for
+	// use: a check of the path before opening it could be raced by a
+	// symlink swap into a device or a fifo.
+	h, err := os.OpenFile(g.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return openedGrant{}, err
 	}
-	flags := unix.O_CLOEXEC | unix.O_NOCTTY
+	defer h.Close()
+	fi, err := h.Stat()
+	if err != nil {
+		return openedGrant{}, err
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		return openedGrant{}, fmt.Errorf("%s is a %s: grant a regular file or a directory, "+
+			"or a unix socket with unix: or listen:", g.Path, fileType(fi.Mode()))
+	}
+	flags := unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK
 	switch {
 	case fi.IsDir():
 		flags |= unix.O_RDONLY | unix.O_DIRECTORY
@@ -75,14 +130,33 @@ func openGrant(g specext.Grant) (openedGrant, error) {
 	default:
 		flags |= unix.O_RDONLY
 	}
-	if !fi.IsDir() && !fi.Mode().IsRegular() {
-		return openedGrant{}, errors.New("not a regular file or directory")
-	}
-	f, err := os.OpenFile(g.Path, flags, 0)
+	f, err := pathrs.Reopen(h, flags)
 	if err != nil {
 		return openedGrant{}, err
 	}
+	// The process gets a blocking file, as an open(2) of its own would.
+	if err := linux.SetBlocking(f); err != nil {
+		f.Close()
+		return openedGrant{}, err
+	}
 	return openedGrant{Grant: g, file: f, dir: fi.IsDir()}, nil
+}
+
+// fileType names the type of a file mode for messages.
+func fileType(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "symlink"
+	case m&os.ModeNamedPipe != 0:
+		return "fifo"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	case m&os.ModeCharDevice != 0:
+		return "character device"
+	case m&os.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
 }
 
 func closeGrants(grants []openedGrant) {

@@ -146,10 +146,8 @@ func (in *initState) run() error {
 			return err
 		}
 	}
-	if in.spec.Process.Terminal {
-		if err := in.setupConsole(); err != nil {
-			return err
-		}
+	if err := in.setupSession(); err != nil {
+		return err
 	}
 	proc, err := newProcessSetup(in.spec.Process, in.spec.Linux)
 	if err != nil {
@@ -184,10 +182,8 @@ func (in *initState) run() error {
 // The nsenter constructor has already joined the init's namespaces, which
 // put this process under the container's root.
 func (in *initState) runExec() error {
-	if in.spec.Process.Terminal {
-		if err := in.setupConsole(); err != nil {
-			return err
-		}
+	if err := in.setupSession(); err != nil {
+		return err
 	}
 	proc, err := newProcessSetup(in.spec.Process, in.spec.Linux)
 	if err != nil {
@@ -245,6 +241,17 @@ func (in *initState) setupNamespaced() error {
 		}
 	}
 	return nil
+}
+
+// setupSession gives the process a session of its own: on a new pty with
+// a terminal, else with no controlling terminal at all. A process that
+// kept the caller's terminal could push input into the caller's shell
+// with ioctl(TIOCSTI).
+func (in *initState) setupSession() error {
+	if in.spec.Process.Terminal {
+		return in.setupConsole()
+	}
+	return linux.Setsid()
 }
 
 // setupConsole opens a pty inside the container, sends its master over the

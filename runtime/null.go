@@ -159,11 +159,20 @@ func (n *nullSetup) open(r *Runtime, spec *specs.Spec, rootfs string) (err error
 
 // removeListenSockets removes the socket files bound for listen: grants.
 func (n *nullSetup) removeListenSockets() {
+	for _, s := range n.listenSockets() {
+		s.remove()
+	}
+}
+
+// listenSockets returns the socket files bound for listen: grants.
+func (n *nullSetup) listenSockets() []listenSocket {
+	var out []listenSocket
 	for _, g := range n.grants {
 		if g.Kind == specext.GrantUnixListen {
-			os.Remove(g.Path)
+			out = append(out, listenSocket{Path: g.Path, ID: g.socket})
 		}
 	}
+	return out
 }
 
 func (n *nullSetup) close() {

@@ -39,9 +39,9 @@ type persistedState struct {
 	SharedPidNS bool `json:"sharedPidNamespace,omitempty"`
 	// ListenSockets are socket files bound for listen: grants, removed
 	// with the container.
-	ListenSockets []string     `json:"listenSockets,omitempty"`
-	Cgroup        cgroup.Saved `json:"cgroup"`
-	Config        *specs.Spec  `json:"config"`
+	ListenSockets []listenSocket `json:"listenSockets,omitempty"`
+	Cgroup        cgroup.Saved   `json:"cgroup"`
+	Config        *specs.Spec    `json:"config"`
 }
 
 // writeState stores st in dir/state.json atomically: a reader sees the old

@@ -107,3 +107,37 @@ func SetBlocking(f *os.File) error {
 	}
 	return nil
 }
+
+// OpenDirNoSymlinks opens the directory at path for use as a dirfd,
+// refusing a path with any symlink in it (openat2 RESOLVE_NO_SYMLINKS), so
+// nobody who can write along the path can redirect it.
+func OpenDirNoSymlinks(path string) (*os.File, error) {
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	var fd int
+	err := retryEINTR(func() error {
+		var err error
+		fd, err = unix.Openat2(unix.AT_FDCWD, path, &how)
+		return err
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// FileID is the device and inode number that identify a file.
+type FileID struct {
+	Dev uint64 `json:"dev"`
+	Ino uint64 `json:"ino"`
+}
+
+// LstatID returns the identity of name in dir, without following a final
+// symlink, and whether it is a socket.
+func LstatID(dir *os.File, name string) (FileID, bool, error) {
+	var st unix.Stat_t
+	if err := unix.Fstatat(int(dir.Fd()), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return FileID{}, false, &os.PathError{Op: "fstatat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return FileID{Dev: st.Dev, Ino: st.Ino}, st.Mode&unix.S_IFMT == unix.S_IFSOCK, nil
+}
