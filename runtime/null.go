@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -68,7 +67,7 @@ func (r *Runtime) planNull(spec *specs.Spec, passedFDs int) (*nullSetup, error) 
 	enforcement, err := nullns.Plan(cfg.Null, cfg.Enforce, r.probes())
 	if err != nil {
 		// One line per setting from errors.Join; callers read one line.
-		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, oneLineError{err}
 	}
 	spec.Linux.Namespaces = cfg.Namespaces(spec.Linux.Namespaces)
 	for _, e := range enforcement {
@@ -208,3 +207,9 @@ func (n *nullSetup) place(cmd *exec.Cmd, passed int) (*initNull, int) {
 func (r *Runtime) probes() *nullns.Probes {
 	return nullns.ProbeCached(filepath.Join(r.root, ".nullns-probes.json"))
 }
+
+// oneLineError shows a joined error on one line and still unwraps to it.
+type oneLineError struct{ err error }
+
+func (e oneLineError) Error() string { return strings.ReplaceAll(e.err.Error(), "\n", "; ") }
+func (e oneLineError) Unwrap() error { return e.err }

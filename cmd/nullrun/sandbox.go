@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -47,6 +48,10 @@ EXAMPLE:
 			return err
 		}
 		p, err := rt.Spawn(sb)
+		if errors.Is(err, errors.ErrUnsupported) {
+			return fmt.Errorf("%w; with nullrun sandbox, keep such a setting with --share "+
+				"(for example --share time) or pass --enforce permissive", err)
+		}
 		if err != nil {
 			return err
 		}
