@@ -420,6 +420,12 @@ func checkFiles(c *checker, t *tree) {
 	c.errno("utimensat(ro, inside)", errnoOf(unix.UtimesNanoAt(t.readDir, "inside", nil, 0)), unix.EPERM)
 	c.errno("lsetxattr(secret)", errnoOf(unix.Lsetxattr(filepath.Join(t.base, "secret"),
 		"user.x", []byte("1"), 0)), unix.EPERM)
+	name, value := ptr("user.x"), ptr("1")
+	c.errno("setxattrat(ro, ../secret)", sys(unix.SYS_SETXATTRAT, uintptr(t.readDir), ptr("../secret"), 0,
+		name, value, 1), unix.EPERM)
+	var params [120]byte // struct io_uring_params
+	c.errno("io_uring_setup", sysFD(unix.SYS_IO_URING_SETUP, 1, uintptr(unsafe.Pointer(&params))), unix.EPERM)
+	c.errno("a system call newer than the rules", sys(maxKnownSyscall+20), unix.ENOSYS)
 	c.errno("socket(AF_UNIX)", sysFD(unix.SYS_SOCKET, unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0), unix.EACCES)
 	var pair [2]int32
 	c.errno("socketpair(AF_UNIX, SOCK_DGRAM)", sys(unix.SYS_SOCKETPAIR, unix.AF_UNIX,

@@ -53,6 +53,9 @@ type filterSpec struct {
 	// only makes stream sockets, because Landlock before ABI 9 cannot
 	// confine which named sockets a process connects or sends to.
 	unixStreamOnly bool
+	// maxSyscall, when not 0, makes every system call with a higher
+	// number fail with ENOSYS.
+	maxSyscall uint32
 	// socketFamily: socket and socketpair fail with ENONET unless the
 	// family is AF_UNIX.
 	socketFamily bool
@@ -97,6 +100,18 @@ func newFilterSpec(settings map[specext.Setting]bool, abi int) *filterSpec {
 			addSettingRules(f, s, abi)
 		}
 	}
+	if !f.empty() {
+		// io_uring performs opens, connects, socket creation and xattr
+		// changes without entering the system calls the rules above
+		// inspect, so every null setting that relies on the filter
+		// closes it. EPERM is what kernel.io_uring_disabled=2 returns, so
+		// programs already treat it as "no io_uring here" and fall back.
+		f.deny(unix.EPERM, unix.SYS_IO_URING_SETUP, unix.SYS_IO_URING_ENTER,
+			unix.SYS_IO_URING_REGISTER)
+		// A system call newer than these rules could be a new path to
+		// what they refuse (as setxattrat was to setxattr).
+		f.maxSyscall = maxKnownSyscall
+	}
 	// argRules are checked after the plain rules, so a call with a plain
 	// rule never reaches them; drop the ones shadowed that way.
 	f.argRules = slices.DeleteFunc(f.argRules, func(r argRule) bool {
@@ -116,6 +131,9 @@ func buildFilter(spec *filterSpec) ([]unix.SockFilter, error) {
 	a.load(offsetNr)
 	if x32SyscallBit != 0 {
 		a.jumpIf(unix.BPF_JGE, x32SyscallBit, "kill", "")
+	}
+	if spec.maxSyscall != 0 {
+		a.jumpIf(unix.BPF_JGT, spec.maxSyscall, errnoLabel(unix.ENOSYS), "")
 	}
 
 	for _, r := range spec.errnos {
@@ -227,6 +245,9 @@ func (f *filterSpec) errnoValues() []unix.Errno {
 	}
 	if f.unixStreamOnly {
 		out = append(out, unix.EACCES)
+	}
+	if f.maxSyscall != 0 {
+		out = append(out, unix.ENOSYS)
 	}
 	if f.cloneNeedsThread || f.noMountNamespace {
 		out = append(out, unix.EPERM)

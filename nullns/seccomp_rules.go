@@ -12,10 +12,6 @@ func addSettingRules(f *filterSpec, s specext.Setting, abi int) {
 	switch s {
 	case specext.Network:
 		f.socketFamily = true
-		// io_uring can open sockets (IORING_OP_SOCKET) without entering
-		// socket(2). EPERM is what kernel.io_uring_disabled=2 returns, so
-		// programs already treat it as "no io_uring here" and fall back.
-		f.deny(unix.EPERM, unix.SYS_IO_URING_SETUP)
 	case specext.IPC:
 		f.deny(unix.ENOSYS,
 			unix.SYS_MSGGET, unix.SYS_MSGSND, unix.SYS_MSGRCV, unix.SYS_MSGCTL,
@@ -93,6 +89,7 @@ func addPathMetadataRules(f *filterSpec, abi int) {
 	f.deny(unix.EPERM,
 		unix.SYS_FCHMODAT, unix.SYS_FCHMODAT2, unix.SYS_FCHOWNAT,
 		unix.SYS_SETXATTR, unix.SYS_LSETXATTR, unix.SYS_REMOVEXATTR, unix.SYS_LREMOVEXATTR,
+		unix.SYS_SETXATTRAT, unix.SYS_REMOVEXATTRAT, unix.SYS_FILE_SETATTR,
 		unix.SYS_NAME_TO_HANDLE_AT)
 	// utimensat with a NULL path is futimens.
 	f.denyUnless(unix.EPERM, unix.SYS_UTIMENSAT, argCheck{arg: 1, wide: true})
@@ -102,3 +99,9 @@ func addPathMetadataRules(f *filterSpec, abi int) {
 		f.denyUnless(unix.EACCES, unix.SYS_SENDTO, argCheck{arg: 4, wide: true})
 	}
 }
+
+// maxKnownSyscall is the highest system call number these rules were
+// written against: rseq_slice_yield, the last one golang.org/x/sys
+// v0.50.0 defines. New system calls get the same number on amd64 and
+// arm64.
+const maxKnownSyscall = 471

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/nullrun/nullrun/internal/linux"
@@ -78,41 +79,41 @@ func openGrants(grants []specext.Grant) (opened []openedGrant, err error) {
 func openGrant(g specext.Grant) (openedGrant, error) {
 	switch g.Kind {
 	case specext.GrantUnixConnect:
-		conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: g.Path, Net: "unix"})
-		if err != nil {
-			return openedGrant{}, err
-		}
-		defer conn.Close()
-		f, err := conn.File()
-		return openedGrant{Grant: g, file: f}, err
+		return openSocketGrant(g, func(addr string) (*os.File, error) {
+			conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: addr, Net: "unix"})
+			if err != nil {
+				return nil, err
+			}
+			defer conn.Close()
+			return conn.File()
+		})
 	case specext.GrantUnixListen:
-		l, err := net.ListenUnix("unix", &net.UnixAddr{Name: g.Path, Net: "unix"})
-		if err != nil {
-			return openedGrant{}, err
-		}
-		// The socket file stays for the process; the runtime's copy of
-		// the listener must not remove it when closed.
-		l.SetUnlinkOnClose(false)
-		defer l.Close()
-		f, err := l.File()
-		if err != nil {
-			return openedGrant{}, err
-		}
-		og := openedGrant{Grant: g, file: f}
-		if dir, err := linux.OpenDirNoSymlinks(filepath.Dir(g.Path)); err == nil {
-			og.socket, _, _ = linux.LstatID(dir, filepath.Base(g.Path))
-			dir.Close()
-		}
-		return og, nil
+		return openSocketGrant(g, func(addr string) (*os.File, error) {
+			l, err := net.ListenUnix("unix", &net.UnixAddr{Name: addr, Net: "unix"})
+			if err != nil {
+				return nil, err
+			}
+			// The socket file stays for the process; the runtime's copy of
+			// the listener must not remove it when closed.
+			l.SetUnlinkOnClose(false)
+			defer l.Close()
+			return l.File()
+		})
 	}
 	// Open first, check the type of what was opened, then reopen it for
 	// use: a check of the path before opening it could be raced by a
 	// symlink swap into a device or a fifo.
-	h, err := os.OpenFile(g.Path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	// No symlink in the path is followed: the runtime opens it as root,
+	// and a symlink planted by whoever can write a directory on the way
+	// would hand the process any file of the host.
+	h, err := linux.OpenNoSymlinks(g.Path, unix.O_PATH)
 	if err != nil {
-		return openedGrant{}, err
+		return openedGrant{}, noSymlinkHint(err)
 	}
 	defer h.Close()
+	if err := checkGrantFS(h); err != nil {
+		return openedGrant{}, err
+	}
 	fi, err := h.Stat()
 	if err != nil {
 		return openedGrant{}, err
@@ -140,6 +141,69 @@ func openGrant(g specext.Grant) (openedGrant, error) {
 		return openedGrant{}, err
 	}
 	return openedGrant{Grant: g, file: f, dir: fi.IsDir()}, nil
+}
+
+// openSocketGrant connects to or binds the socket of a unix: or listen:
+// grant through its parent directory, opened without following symlinks,
+// so the socket the runtime reaches as root is the one at the path given.
+// The /proc/self/fd form also keeps the address short enough for
+// sun_path whatever the length of the directory's path.
+func openSocketGrant(g specext.Grant, open func(addr string) (*os.File, error)) (openedGrant, error) {
+	dir, err := linux.OpenDirNoSymlinks(filepath.Dir(g.Path))
+	if err != nil {
+		return openedGrant{}, noSymlinkHint(err)
+	}
+	defer dir.Close()
+	name := filepath.Base(g.Path)
+	f, err := open(fdPath(dir) + "/" + name)
+	if err != nil {
+		return openedGrant{}, err
+	}
+	og := openedGrant{Grant: g, file: f}
+	if g.Kind == specext.GrantUnixListen {
+		og.socket, _, _ = linux.LstatID(dir, name)
+	}
+	return og, nil
+}
+
+// pseudoFilesystems are kernel interfaces, not files: a grant of one of
+// their files (core_pattern, say) would hand the process a lever on the
+// host. statfs f_type values from linux/magic.h.
+var pseudoFilesystems = map[int64]string{
+	0x9fa0:     "proc",
+	0x62656572: "sysfs",
+	0x27e0eb:   "cgroup",
+	0x63677270: "cgroup2",
+	0x64626720: "debugfs",
+	0x74726163: "tracefs",
+	0x73636673: "securityfs",
+	0xcafe4a11: "bpf",
+	0x62656570: "configfs",
+	0xf97cff8c: "selinuxfs",
+	0xde5e81e4: "efivarfs",
+	0x6165676c: "pstore",
+}
+
+func checkGrantFS(f *os.File) error {
+	t, err := linux.FSType(f)
+	if err != nil {
+		return err
+	}
+	if name, ok := pseudoFilesystems[t]; ok {
+		return fmt.Errorf("%s is on %s, a kernel interface: grant files of real filesystems only",
+			f.Name(), name)
+	}
+	return nil
+}
+
+// noSymlinkHint says what to do when a grant path was refused for a
+// symlink in it.
+func noSymlinkHint(err error) error {
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
+		return fmt.Errorf("%w: a grant path must not contain symlinks; give the path they "+
+			"resolve to", err)
+	}
+	return err
 }
 
 // fileType names the type of a file mode for messages.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nullrun/nullrun/specext"
@@ -71,5 +72,48 @@ func TestGrantRejectsSpecialFiles(t *testing.T) {
 		if err == nil {
 			t.Errorf("grant %s: got no error, want a character device rejected", path)
 		}
+	}
+}
+
+func TestGrantRefusesSymlinksAndKernelFiles(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(real, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		g    specext.Grant
+		want string
+	}{
+		{"symlinked parent", specext.Grant{FD: 3, Kind: specext.GrantPath,
+			Path: filepath.Join(dir, "link", "f")}, "must not contain symlinks"},
+		{"symlink itself", specext.Grant{FD: 3, Kind: specext.GrantPath,
+			Path: filepath.Join(dir, "link")}, "must not contain symlinks"},
+		{"procfs file", specext.Grant{FD: 3, Kind: specext.GrantPath,
+			Path: "/proc/sys/kernel/core_pattern"}, "proc"},
+		{"socket behind a symlink", specext.Grant{FD: 3, Kind: specext.GrantUnixListen,
+			Path: filepath.Join(dir, "link", "s.sock")}, "must not contain symlinks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			og, err := openGrant(tt.g)
+			if err == nil {
+				og.file.Close()
+				t.Fatalf("open grant %s: got no error, want one containing %q", tt.g.Path, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error: got %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := os.Lstat(filepath.Join(real, "s.sock")); !os.IsNotExist(err) {
+		t.Errorf("socket behind the symlink: got %v, want nothing bound", err)
 	}
 }

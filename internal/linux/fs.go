@@ -112,18 +112,7 @@ func SetBlocking(f *os.File) error {
 // refusing a path with any symlink in it (openat2 RESOLVE_NO_SYMLINKS), so
 // nobody who can write along the path can redirect it.
 func OpenDirNoSymlinks(path string) (*os.File, error) {
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	var fd int
-	err := retryEINTR(func() error {
-		var err error
-		fd, err = unix.Openat2(unix.AT_FDCWD, path, &how)
-		return err
-	})
-	if err != nil {
-		return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return OpenNoSymlinks(path, unix.O_PATH|unix.O_DIRECTORY)
 }
 
 // FileID is the device and inode number that identify a file.
@@ -140,4 +129,30 @@ func LstatID(dir *os.File, name string) (FileID, bool, error) {
 		return FileID{}, false, &os.PathError{Op: "fstatat", Path: dir.Name() + "/" + name, Err: err}
 	}
 	return FileID{Dev: st.Dev, Ino: st.Ino}, st.Mode&unix.S_IFMT == unix.S_IFSOCK, nil
+}
+
+// OpenNoSymlinks opens path like open(2) with flags, but refuses a path
+// with any symlink or magic link in it (openat2 RESOLVE_NO_SYMLINKS).
+func OpenNoSymlinks(path string, flags int) (*os.File, error) {
+	how := unix.OpenHow{Flags: uint64(flags) | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	var fd int
+	err := retryEINTR(func() error {
+		var err error
+		fd, err = unix.Openat2(unix.AT_FDCWD, path, &how)
+		return err
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// FSType returns the filesystem magic number (statfs f_type) of f.
+func FSType(f *os.File) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return 0, &os.PathError{Op: "fstatfs", Path: f.Name(), Err: err}
+	}
+	return int64(st.Type), nil
 }
