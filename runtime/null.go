@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -209,7 +210,37 @@ func (r *Runtime) probes() *nullns.Probes {
 }
 
 // oneLineError shows a joined error on one line and still unwraps to it.
+// Unsupported settings are listed together, with the advice once.
 type oneLineError struct{ err error }
 
-func (e oneLineError) Error() string { return strings.ReplaceAll(e.err.Error(), "\n", "; ") }
+func (e oneLineError) Error() string {
+	joined, ok := e.err.(interface{ Unwrap() []error })
+	if !ok {
+		return strings.ReplaceAll(e.err.Error(), "\n", "; ")
+	}
+	var lacking, other []string
+	var mode specext.Enforce
+	for _, err := range joined.Unwrap() {
+		var u *nullns.UnsupportedError
+		if errors.As(err, &u) {
+			kernel := u.Kernel
+			if kernel != "" && kernel[0] >= '0' && kernel[0] <= '9' {
+				kernel = "Linux " + kernel + " and later"
+			}
+			lacking = append(lacking, fmt.Sprintf("null %s needs %s (%s)", u.Setting, u.Feature, kernel))
+			mode = u.Enforce
+			continue
+		}
+		other = append(other, err.Error())
+	}
+	if len(lacking) == 0 {
+		return strings.Join(other, "; ")
+	}
+	msg := fmt.Sprintf("enforce null settings in %s mode: this kernel lacks what they need: %s; "+
+		"run on a kernel that has it", mode, strings.Join(lacking, ", "))
+	if mode != specext.EnforcePermissive {
+		msg += ", or set " + specext.EnforceKey + "=permissive to fall back to a fresh namespace"
+	}
+	return strings.Join(append(other, msg), "; ")
+}
 func (e oneLineError) Unwrap() error { return e.err }

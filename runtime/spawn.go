@@ -140,6 +140,10 @@ func sandboxSpec(sb Sandbox) (*specs.Spec, error) {
 		if !ok {
 			return nil, fmt.Errorf("sandbox setting %q has no namespace to make fresh", s)
 		}
+		if s == specext.User {
+			return nil, fmt.Errorf("sandbox setting %q cannot be fresh: a new user namespace "+
+				"needs ID mappings, which a sandbox does not take; share it or leave it null", s)
+		}
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: t})
 	}
 	if len(null) > 0 {

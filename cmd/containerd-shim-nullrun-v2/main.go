@@ -8,10 +8,16 @@ import (
 	"fmt"
 	"os"
 
+	containerdversion "github.com/containerd/containerd/v2/version"
+
 	"github.com/nullrun/nullrun/nullns"
 	"github.com/nullrun/nullrun/runtime"
 	"github.com/nullrun/nullrun/shim"
 )
+
+// version is nullrun's version, set at link time with -X main.version like
+// the nullrun binary's.
+var version = "0.1.0-dev"
 
 func main() {
 	// The runtime re-executes this binary as every container's init and
@@ -27,5 +33,8 @@ func main() {
 	// The kernel probes for null settings run in a throw-away re-exec of
 	// this binary; this returns at once in every other process.
 	nullns.RunProbeChild()
+	// -v prints containerd's version variable: make it say which shim
+	// this is, and which containerd it was built against.
+	containerdversion.Version = version + " (nullrun; containerd " + containerdversion.Version + ")"
 	shim.Run()
 }

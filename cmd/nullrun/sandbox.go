@@ -24,9 +24,9 @@ program is looked up in --rootfs (the host's / by default) and must be
 statically linked. Use --share or --fresh to keep a setting of the caller's
 or to give it a fresh namespace. Exits with the program's status.
 
-EXAMPLE:
-       # nullrun sandbox --share time --grant 3=/srv/in:ro --grant 4=/srv/out:rw \
-             -- /bin/busybox-static sh -c 'cat <&3 >&4'`,
+EXAMPLE (a null root has no PATH to look cat up in, so shell builtins only):
+       # nullrun sandbox --share time --grant 3=/srv/in.txt --grant 4=/srv/out.txt:rw \
+             -- /bin/busybox sh -c 'while read l; do echo "$l"; done <&3 >&4'`,
 	Flags: []cli.Flag{
 		cli.StringSliceFlag{Name: "grant, g", Usage: "hand the process fd N: N=PATH[:ro|:rw], N=unix:PATH (connected socket) or N=listen:PATH (listening socket)"},
 		cli.StringSliceFlag{Name: "share", Usage: "keep the caller's namespace for these settings (comma list or repeated)"},
