@@ -136,35 +136,7 @@ func startContainerd16(t *testing.T) *containerd16 {
 	}
 	defer logFile.Close()
 
-	d.cmd = exec.Command(containerdBin, "--config", d.config, "--log-level", "debug")
-	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
-	if err := d.cmd.Start(); err != nil {
-		close(d.exited)
-		t.Fatalf("start %s: %v", containerdBin, err)
-	}
-	go func() {
-		_ = d.cmd.Wait()
-		close(d.exited)
-	}()
-
-	var last ctrResult
-	ready := pollUntil(func() bool {
-		select {
-		case <-d.exited:
-			return true
-		default:
-		}
-		last = d.ctr(t, "version")
-		return last.code == 0
-	})
-	select {
-	case <-d.exited:
-		t.Fatalf("containerd exited during start-up: %v\n%s", d.cmd.ProcessState, d.logTail())
-	default:
-	}
-	if !ready {
-		t.Fatalf("containerd did not answer `ctr version` within %v: %s\n%s", ctrPollTimeout, last.stderr, d.logTail())
-	}
+	d.launch(t, containerdBin, logFile)
 	return d
 }
 
@@ -840,4 +812,41 @@ func testContainerd16Exec(t *testing.T, d *containerd16) {
 	if tk := d.waitTaskStatus(t, id, "RUNNING"); tk.pid <= 0 {
 		t.Errorf("got task pid %d after the execs, want the init still running", tk.pid)
 	}
+}
+
+// launch starts the daemon binary with d's config, logging to logFile,
+// and waits until `ctr version` answers; it returns that answer. A daemon
+// that exits or does not answer in time fails t with the log's tail.
+func (d *containerd16) launch(t *testing.T, daemon string, logFile *os.File) ctrResult {
+	t.Helper()
+	d.cmd = exec.Command(daemon, "--config", d.config, "--log-level", "debug")
+	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
+	if err := d.cmd.Start(); err != nil {
+		close(d.exited)
+		t.Fatalf("start %s: %v", daemon, err)
+	}
+	go func() {
+		_ = d.cmd.Wait()
+		close(d.exited)
+	}()
+
+	var last ctrResult
+	ready := pollUntil(func() bool {
+		select {
+		case <-d.exited:
+			return true
+		default:
+		}
+		last = d.ctr(t, "version")
+		return last.code == 0
+	})
+	select {
+	case <-d.exited:
+		t.Fatalf("containerd exited during start-up: %v\n%s", d.cmd.ProcessState, d.logTail())
+	default:
+	}
+	if !ready {
+		t.Fatalf("containerd did not answer `ctr version` within %v: %s\n%s", ctrPollTimeout, last.stderr, d.logTail())
+	}
+	return last
 }

@@ -179,35 +179,7 @@ func startContainerd2(t *testing.T) *containerd2 {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	daemon := filepath.Join(binDir, "containerd")
-	d.cmd = exec.Command(daemon, "--config", d.config, "--log-level", "debug")
-	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
-	if err := d.cmd.Start(); err != nil {
-		close(d.exited)
-		t.Fatalf("start %s: %v", daemon, err)
-	}
-	go func() {
-		_ = d.cmd.Wait()
-		close(d.exited)
-	}()
-	var last ctrResult
-	ready := pollUntil(func() bool {
-		select {
-		case <-d.exited:
-			return true
-		default:
-		}
-		last = d.ctr(t, "version")
-		return last.code == 0
-	})
-	select {
-	case <-d.exited:
-		t.Fatalf("containerd exited during start-up: %v\n%s", d.cmd.ProcessState, d.logTail())
-	default:
-	}
-	if !ready {
-		t.Fatalf("containerd did not answer `ctr version` within %v: %s\n%s", ctrPollTimeout, last.stderr, d.logTail())
-	}
+	last := d.launch(t, filepath.Join(binDir, "containerd"), logFile)
 	if !strings.Contains(last.stdout, strings.TrimPrefix(containerd2Version, "v")) {
 		t.Fatalf("ctr version: got %q, want server and client %s", last.stdout, containerd2Version)
 	}
