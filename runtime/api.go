@@ -59,6 +59,9 @@ type CreateOptions struct {
 	// Foreground keeps the init as a child of the caller so Wait works
 	// (run without --detach).
 	Foreground bool
+	// startAtOnce makes the init exec the process as soon as it is set
+	// up, without waiting for Start (a sandbox whose caller waits for it).
+	startAtOnce bool
 }
 
 // Runtime is a state root holding one directory per container.

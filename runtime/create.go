@@ -204,17 +204,22 @@ func (p *initProcess) start(undo *undoStack) error {
 
 	// Read-write so opening never blocks: the init blocks in read(2) on
 	// exec.fifo until start writes a byte, and holds exec.done open
-	// (close-on-exec) so start can wait for the exec.
-	fifo, err := openFifo(filepath.Join(p.c.dir, execFifo))
-	if err != nil {
-		return err
+	// (close-on-exec) so start can wait for the exec. A container that
+	// starts at once needs neither.
+	fifoFD, doneFD := -1, -1
+	if !p.opts.startAtOnce {
+		fifo, err := openFifo(filepath.Join(p.c.dir, execFifo))
+		if err != nil {
+			return err
+		}
+		defer fifo.Close()
+		done, err := openFifo(filepath.Join(p.c.dir, execDone))
+		if err != nil {
+			return err
+		}
+		defer done.Close()
+		fifoFD, doneFD = fdOf(fifo), fdOf(done)
 	}
-	defer fifo.Close()
-	done, err := openFifo(filepath.Join(p.c.dir, execDone))
-	if err != nil {
-		return err
-	}
-	defer done.Close()
 
 	consoleFD := -1
 	if p.spec.Process.Terminal {
@@ -227,8 +232,9 @@ func (p *initProcess) start(undo *undoStack) error {
 	}
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec,
-		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fdOf(fifo), DoneFD: fdOf(done), ConsoleFD: consoleFD,
-		PassedFDs: keep, ListenFDs: listenFDs, Null: null,
+		Rootfs: rootfsPath(p.spec, p.bundle), FifoFD: fifoFD, DoneFD: doneFD, ConsoleFD: consoleFD,
+		StartAtOnce: p.opts.startAtOnce,
+		PassedFDs:   keep, ListenFDs: listenFDs, Null: null,
 		UserNS: p.plan.userNS(), CgroupNS: p.wantCgroupNS() && !p.paused,
 		NoPivot: p.opts.NoPivot, NoNewKeyring: p.opts.NoNewKeyring,
 	}
@@ -413,7 +419,7 @@ func (p *initProcess) finish() error {
 	}
 	st := &persistedState{
 		State: State{
-			OCIVersion: p.spec.Version, ID: p.c.id, Pid: p.pid, Status: Created,
+			OCIVersion: p.spec.Version, ID: p.c.id, Pid: p.pid, Status: p.createdStatus(),
 			Bundle: p.bundle, Rootfs: rootfsPath(p.spec, p.bundle),
 			Created: time.Now().UTC(), Owner: ownerName(), Annotations: p.spec.Annotations,
 			Null: p.enforcementSummary(),
@@ -648,4 +654,13 @@ func ownerName() string {
 		return u.Username
 	}
 	return uid
+}
+
+// createdStatus is the status create records: created, or running for a
+// container whose init does not wait for start.
+func (p *initProcess) createdStatus() Status {
+	if p.opts.startAtOnce {
+		return Running
+	}
+	return Created
 }

@@ -166,8 +166,10 @@ func (in *initState) run() error {
 	in.readySent = true
 	in.sock.Close()
 
-	if err := in.waitForStart(); err != nil {
-		return err
+	if !in.cfg.StartAtOnce {
+		if err := in.waitForStart(); err != nil {
+			return err
+		}
 	}
 	if h := in.spec.Hooks; h != nil {
 		state := withStatus(in.cfg.State, Created)

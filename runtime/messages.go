@@ -34,6 +34,9 @@ type initConfig struct {
 	// DoneFD is exec.done opened read-write; the init keeps it open until
 	// its exec closes it, which is how start knows the process started.
 	DoneFD int `json:"doneFD"`
+	// StartAtOnce makes the init exec the process without waiting for
+	// start; FifoFD and DoneFD are -1 then.
+	StartAtOnce bool `json:"startAtOnce,omitempty"`
 	// ConsoleFD is a unix socket that receives the pty master, or -1.
 	ConsoleFD int `json:"consoleFD"`
 	// PassedFDs are fds 3 .. 3+PassedFDs-1, handed to the user process.

@@ -64,7 +64,8 @@ func (p *SandboxProcess) Wait() (int, error) {
 	return status, err
 }
 
-// Spawn starts a sandbox and returns once its program runs.
+// Spawn starts a sandbox and returns once its init has set it up and goes
+// on to execute the program.
 func (r *Runtime) Spawn(sb Sandbox) (*SandboxProcess, error) {
 	spec, err := sandboxSpec(sb)
 	if err != nil {
@@ -77,7 +78,7 @@ func (r *Runtime) Spawn(sb Sandbox) (*SandboxProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := CreateOptions{Bundle: spec.Root.Path, Foreground: true}
+	opts := CreateOptions{Bundle: spec.Root.Path, Foreground: true, startAtOnce: true}
 	if sb.Stdin != nil {
 		opts.Stdin = sb.Stdin
 	}
@@ -87,12 +88,10 @@ func (r *Runtime) Spawn(sb Sandbox) (*SandboxProcess, error) {
 	if sb.Stderr != nil {
 		opts.Stderr = sb.Stderr
 	}
+	// The sandbox starts as soon as it is set up: nobody else could call
+	// start on it in between.
 	c, err := r.create(id, spec, spec.Root.Path, opts)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.Start(); err != nil {
-		c.Delete(true)
 		return nil, err
 	}
 	return &SandboxProcess{c: c}, nil
