@@ -1044,20 +1044,51 @@ func TestNullFailedCreateRemovesListenSocket(t *testing.T) {
 	r.requireNoLeaks()
 }
 
-// TestNullExecRejected checks that exec into a container with null
-// settings fails: the exec path joins namespaces but would not apply the
-// null settings, so the process would run outside them.
-func TestNullExecRejected(t *testing.T) {
+// TestNullExec checks that a process exec'd into a container with null
+// settings is confined like the container's own: the same settings,
+// enforced the same way, without the container's grants.
+func TestNullExec(t *testing.T) {
+	requireNullrun(t)
+	tests := []struct {
+		name   string
+		null   string
+		checks []probeCheck
+	}{
+		{"network", "network", networkChecks[:6]},
+		{"mount", "mount", joinChecks(rootChecks, cwdChecks, mountChecks)},
+		{"pid and uts", "pid,uts", joinChecks(utsChecks, []probeCheck{{"fork", "errno=EPERM"}})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRuntime(t)
+			// The container's own process only waits; the probe is exec'd.
+			b := newNullBundle(t, r, tt.null, nil)
+			b.Spec.Process.Args = []string{"/bin/busybox", "sleep", "1000"}
+			id := r.create(b)
+			r.mustRun("start", id)
+			r.waitStatus(id, "running")
+			res := r.mustRun(append([]string{"exec", id, "/nullprobe"}, probeArgs(tt.checks)...)...)
+			requireProbeResults(t, res.Stdout, tt.checks)
+		})
+	}
+}
+
+// TestNullExecNullUserRejected checks that exec into a container with a
+// null user fails: the runtime cannot yet enter the container's unmapped
+// user namespace as its uid, and any other identity would not be confined
+// like the container.
+func TestNullExecNullUserRejected(t *testing.T) {
 	requireNullrun(t)
 	r := newRuntime(t)
-	b := r.newBundle("sleep", "1000")
-	b.Spec.Annotations = map[string]string{"dev.nullrun.null": "network"}
+	b := newNullBundle(t, r, "user,mount", nil)
+	b.Spec.Process.Args = []string{"/bin/busybox", "sleep", "1000"}
+	b.Spec.Hostname = ""
 	id := r.create(b)
 	r.mustRun("start", id)
 	r.waitStatus(id, "running")
-	res := r.run("exec", id, "true")
+	res := r.run("exec", id, "/nullprobe", "getuid")
 	if res.Code == 0 {
-		t.Fatalf("exec into a null container: got exit 0, want an error")
+		t.Fatalf("exec into a null-user container: got exit 0, want an error")
 	}
-	requireOneLineError(t, res, "null settings")
+	requireOneLineError(t, res, "null user")
 }

@@ -424,11 +424,12 @@ func (p *initProcess) finish() error {
 			Created: time.Now().UTC(), Owner: ownerName(), Annotations: p.spec.Annotations,
 			Null: p.enforcementSummary(),
 		},
-		InitStartTime: start,
-		ListenSockets: p.listenSockets(),
-		SharedPidNS:   !p.plan.has(specs.PIDNamespace),
-		Cgroup:        p.cg.Saved(),
-		Config:        p.spec,
+		InitStartTime:   start,
+		ListenSockets:   p.listenSockets(),
+		NullEnforcement: p.nullEnforcement(),
+		SharedPidNS:     !p.plan.has(specs.PIDNamespace),
+		Cgroup:          p.cg.Saved(),
+		Config:          p.spec,
 	}
 	if err := writeState(p.c.dir, st); err != nil {
 		return err
@@ -663,4 +664,11 @@ func (p *initProcess) createdStatus() Status {
 		return Running
 	}
 	return Created
+}
+
+func (p *initProcess) nullEnforcement() []specext.Enforcement {
+	if p.null == nil {
+		return nil
+	}
+	return p.null.enforcement
 }

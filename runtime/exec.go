@@ -70,12 +70,9 @@ func (c *Container) Exec(opts ExecOptions) (*Process, error) {
 	if err := validateProcess(opts.Process); err != nil {
 		return nil, fmt.Errorf("invalid exec process: %w", err)
 	}
-	if len(c.state.Null) > 0 {
-		// The exec path joins the init's namespaces but does not apply
-		// null settings; a process started that way would escape them.
-		return nil, fmt.Errorf("exec in container %s: not supported for a container with "+
-			"null settings (%s): the process would not be confined like the container",
-			c.id, specext.NullKey)
+	null, err := c.execNull()
+	if err != nil {
+		return nil, err
 	}
 	spec := *c.state.Config
 	spec.Process = opts.Process
@@ -104,7 +101,7 @@ func (c *Container) Exec(opts ExecOptions) (*Process, error) {
 			return nil, err
 		}
 	}
-	p := &initProcess{c: c, spec: &spec, bundle: c.state.Bundle, cg: cg,
+	p := &initProcess{c: c, spec: &spec, bundle: c.state.Bundle, cg: cg, null: null,
 		opts: CreateOptions{ConsoleSocket: opts.ConsoleSocket, PreserveFDs: opts.PreserveFDs,
 			Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 			Foreground: !opts.Detach}}
@@ -121,6 +118,10 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 		return nil, err
 	}
 	cmd.ExtraFiles = append(cmd.ExtraFiles, passed...)
+	fdOf := func(f *os.File) int {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		return 2 + len(cmd.ExtraFiles)
+	}
 	consoleFD := -1
 	if p.spec.Process.Terminal {
 		f, err := p.consoleSocket()
@@ -128,8 +129,23 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 			return nil, err
 		}
 		defer f.Close()
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		consoleFD = 2 + len(cmd.ExtraFiles)
+		consoleFD = fdOf(f)
+	}
+	var null *initNull
+	if p.null != nil {
+		// The program and the empty root, as for the container's own
+		// process; an exec gets no grants.
+		if err := p.null.open(p.c.rt, p.spec, p.c.state.Rootfs); err != nil {
+			return nil, err
+		}
+		defer p.null.close()
+		null, _ = p.null.place(cmd, len(passed))
+		if p.null.program != nil {
+			null.ProgramFD = fdOf(p.null.program)
+		}
+		if p.null.root != nil {
+			null.RootFD = fdOf(p.null.root)
+		}
 	}
 
 	// Pin the init with a pidfd, check it is still the container's init,
@@ -141,8 +157,15 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 	}
 	defer pidfd.Close()
 	req := nsenter.Request{}
+	kinds := map[string]bool{}
 	for _, ns := range p.spec.Linux.Namespaces {
-		name := procNSName[ns.Type]
+		kinds[procNSName[ns.Type]] = true
+	}
+	if p.null != nil && p.null.cfg.Has(specext.Cgroup) {
+		// The init made the cgroup namespace of a null cgroup itself.
+		kinds["cgroup"] = true
+	}
+	for name := range kinds {
 		path := fmt.Sprintf("/proc/%d/ns/%s", initPid, name)
 		req.Join = append(req.Join, nsenter.Namespace{Type: name, Path: path})
 	}
@@ -164,7 +187,7 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec, Exec: true,
 		FifoFD: -1, DoneFD: -1, ConsoleFD: consoleFD,
-		PassedFDs: len(passed), ListenFDs: listenFDs,
+		PassedFDs: len(passed), ListenFDs: listenFDs, Null: null,
 		UserNS: planNamespaces(p.spec.Linux).userNS(),
 	}
 	if err := p.enc.Encode(initMessage{Type: msgConfig, Config: cfg}); err != nil {
@@ -209,4 +232,30 @@ func (p *initProcess) waitExec() error {
 	default:
 		return fmt.Errorf("unexpected message %q from exec process", m.Type)
 	}
+}
+
+// execNull returns the null settings an exec'd process gets: the
+// container's, enforced the same way, without its grants. A null user is
+// refused: entering the init's unmapped user namespace as its uid is not
+// implemented, and any other identity would not be confined like the
+// container.
+func (c *Container) execNull() (*nullSetup, error) {
+	if len(c.state.NullEnforcement) == 0 {
+		if len(c.state.Null) > 0 {
+			return nil, fmt.Errorf("exec in container %s: its state predates exec support for "+
+				"null settings (%s); recreate the container", c.id, specext.NullKey)
+		}
+		return nil, nil
+	}
+	settings := map[specext.Setting]bool{}
+	for _, e := range c.state.NullEnforcement {
+		settings[e.Setting] = true
+	}
+	if settings[specext.User] {
+		return nil, fmt.Errorf("exec in container %s: not supported with a null user (%s): "+
+			"the process could not enter the container's unmapped user namespace", c.id,
+			specext.NullKey)
+	}
+	return &nullSetup{cfg: &specext.Config{Null: settings}, enforcement: c.state.NullEnforcement,
+		landlockABI: c.rt.probes().LandlockABI}, nil
 }

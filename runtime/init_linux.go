@@ -191,6 +191,7 @@ func (in *initState) runExec() error {
 	if err != nil {
 		return err
 	}
+	proc.null = in.cfg.Null
 	if err := proc.resolve(); err != nil {
 		return err
 	}

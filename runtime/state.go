@@ -15,6 +15,7 @@ import (
 
 	"github.com/nullrun/nullrun/internal/linux"
 	"github.com/nullrun/nullrun/runtime/internal/cgroup"
+	"github.com/nullrun/nullrun/specext"
 )
 
 const (
@@ -40,8 +41,11 @@ type persistedState struct {
 	// ListenSockets are socket files bound for listen: grants, removed
 	// with the container.
 	ListenSockets []listenSocket `json:"listenSockets,omitempty"`
-	Cgroup        cgroup.Saved   `json:"cgroup"`
-	Config        *specs.Spec    `json:"config"`
+	// NullEnforcement is how each null setting is enforced, which exec
+	// applies to its processes too.
+	NullEnforcement []specext.Enforcement `json:"nullEnforcement,omitempty"`
+	Cgroup          cgroup.Saved          `json:"cgroup"`
+	Config          *specs.Spec           `json:"config"`
 }
 
 // writeState stores st in dir/state.json atomically: a reader sees the old
