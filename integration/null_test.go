@@ -5,6 +5,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -1073,11 +1074,10 @@ func TestNullExec(t *testing.T) {
 	}
 }
 
-// TestNullExecNullUserRejected checks that exec into a container with a
-// null user fails: the runtime cannot yet enter the container's unmapped
-// user namespace as its uid, and any other identity would not be confined
-// like the container.
-func TestNullExecNullUserRejected(t *testing.T) {
+// TestNullExecNullUser checks that a process exec'd into a container with
+// a null user runs as the container's own unprivileged host uid in the
+// container's unmapped user namespace.
+func TestNullExecNullUser(t *testing.T) {
 	requireNullrun(t)
 	r := newRuntime(t)
 	b := newNullBundle(t, r, "user,mount", nil)
@@ -1085,10 +1085,46 @@ func TestNullExecNullUserRejected(t *testing.T) {
 	b.Spec.Hostname = ""
 	id := r.create(b)
 	r.mustRun("start", id)
-	r.waitStatus(id, "running")
-	res := r.run("exec", id, "/nullprobe", "getuid")
-	if res.Code == 0 {
-		t.Fatalf("exec into a null-user container: got exit 0, want an error")
+	st := r.waitStatus(id, "running")
+	checks := joinChecks(userChecks, rootChecks[:1])
+	res := r.mustRun(append([]string{"exec", id, "/nullprobe"}, probeArgs(checks)...)...)
+	requireProbeResults(t, res.Stdout, checks)
+
+	// A detached exec stays long enough to compare it with the init from
+	// the host: the same user namespace and the same host uid.
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	r.mustRun("exec", "--detach", "--pid-file", pidFile, id, "/bin/busybox", "sleep", "1000")
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
 	}
-	requireOneLineError(t, res, "null user")
+	pid := strings.TrimSpace(string(data))
+	for _, f := range []string{"ns/user"} {
+		want, err := os.Readlink(fmt.Sprintf("/proc/%d/%s", st.Pid, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.Readlink("/proc/" + pid + "/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s of the exec'd process: got %q, want the init's %q", f, got, want)
+		}
+	}
+	uid := func(p string) string {
+		status, err := os.ReadFile("/proc/" + p + "/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.Lines(string(status)) {
+			if v, ok := strings.CutPrefix(line, "Uid:"); ok {
+				return strings.Join(strings.Fields(v), " ")
+			}
+		}
+		return ""
+	}
+	if got, want := uid(pid), uid(strconv.Itoa(st.Pid)); got != want || strings.HasPrefix(got, "0 ") {
+		t.Errorf("host uids of the exec'd process: got %q, want the init's %q (not root)", got, want)
+	}
 }

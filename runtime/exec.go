@@ -169,6 +169,14 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 		path := fmt.Sprintf("/proc/%d/ns/%s", initPid, name)
 		req.Join = append(req.Join, nsenter.Namespace{Type: name, Path: path})
 	}
+	if p.null != nil && p.null.cfg.Has(specext.User) {
+		// The process joins the init's unmapped user namespace as the
+		// same host uid, once it is in the container's cgroup.
+		uid, gid := nullUserIDs(p.c.id, p.c.state.Config.Process.User)
+		req.Pause = true
+		req.NullUser = &nsenter.IDs{UID: uid, GID: gid}
+		req.NullUserNamespace = fmt.Sprintf("/proc/%d/ns/user", initPid)
+	}
 	pid, sock, err := nsenter.Start(cmd, req)
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %s: %w", p.c.id, err)
@@ -183,6 +191,12 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 	if err := p.cg.AddProcess(pid); err != nil {
 		p.kill()
 		return nil, err
+	}
+	if req.Pause {
+		if err := nsenter.Resume(sock); err != nil {
+			p.kill()
+			return nil, fmt.Errorf("exec in container %s: %w", p.c.id, err)
+		}
 	}
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec, Exec: true,
@@ -235,10 +249,9 @@ func (p *initProcess) waitExec() error {
 }
 
 // execNull returns the null settings an exec'd process gets: the
-// container's, enforced the same way, without its grants. A null user is
-// refused: entering the init's unmapped user namespace as its uid is not
-// implemented, and any other identity would not be confined like the
-// container.
+// container's, enforced the same way, without its grants. With a null
+// user the process joins the init's unmapped user namespace as the same
+// host uid.
 func (c *Container) execNull() (*nullSetup, error) {
 	if len(c.state.NullEnforcement) == 0 {
 		if len(c.state.Null) > 0 {
@@ -250,11 +263,6 @@ func (c *Container) execNull() (*nullSetup, error) {
 	settings := map[specext.Setting]bool{}
 	for _, e := range c.state.NullEnforcement {
 		settings[e.Setting] = true
-	}
-	if settings[specext.User] {
-		return nil, fmt.Errorf("exec in container %s: not supported with a null user (%s): "+
-			"the process could not enter the container's unmapped user namespace", c.id,
-			specext.NullKey)
 	}
 	return &nullSetup{cfg: &specext.Config{Null: settings}, enforcement: c.state.NullEnforcement,
 		landlockABI: c.rt.probes().LandlockABI}, nil

@@ -25,6 +25,7 @@ func cWireConstants() map[string]int {
 		"ackTimens":     C.NSENTER_ACK_TIMENS,
 		"reqPause":      C.NSENTER_REQ_PAUSE,
 		"reqResume":     C.NSENTER_REQ_RESUME,
+		"reqNullUserns": C.NSENTER_REQ_NULL_USERNS,
 		"msgUserns":     C.NSENTER_MSG_USERNS,
 		"msgTimens":     C.NSENTER_MSG_TIMENS,
 		"msgError":      C.NSENTER_MSG_ERROR,

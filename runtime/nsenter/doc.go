@@ -66,7 +66,9 @@
 //     setgroups with an empty list, setresgid and setresuid with the
 //     given host IDs, clears dumpable (the euid change reset it to
 //     fs.suid_dumpable) and unshares a user namespace that no one
-//     maps. It does the uid switch first because
+//     maps, or, given a null user namespace message, joins that
+//     existing one: its owner's euid holds every capability in it, so
+//     setns needs no host capability. It does the uid switch first because
 //     no ID can be set once the namespace is unmapped, and the cgroup
 //     namespace before the user namespace so that the unmapped user
 //     namespace owns no other namespace. It then sends a resumed

@@ -55,6 +55,8 @@ static struct {
 	int pause;
 	uint32_t pause_steps;
 	uint32_t null_uid, null_gid;
+	/* An unmapped user namespace to join as the null user, or "". */
+	char null_userns[PATH_MAX];
 	char payload[NSENTER_MAX_PAYLOAD];
 } st;
 
@@ -204,6 +206,12 @@ static void read_request(void)
 			memcpy(&st.pause_steps, st.payload, sizeof(uint32_t));
 			memcpy(&st.null_uid, st.payload + sizeof(uint32_t), sizeof(uint32_t));
 			memcpy(&st.null_gid, st.payload + 2 * sizeof(uint32_t), sizeof(uint32_t));
+			break;
+		case NSENTER_REQ_NULL_USERNS:
+			if (len == 0 || len >= PATH_MAX)
+				fail(0, "read request: null user namespace message of %u bytes is malformed", len);
+			memcpy(st.null_userns, st.payload, len);
+			st.null_userns[len] = '\0';
 			break;
 		case NSENTER_REQ_END:
 			return;
@@ -368,6 +376,14 @@ static void fork_and_exit(void)
  */
 static void enter_null_user(void)
 {
+	int userns = -1;
+
+	/* Opened while still root: the namespace file of another process. */
+	if (st.null_userns[0] != '\0') {
+		userns = open(st.null_userns, O_RDONLY | O_CLOEXEC);
+		if (userns < 0)
+			fail(errno, "open null user namespace %s", st.null_userns);
+	}
 	/* setgroups needs CAP_SETGID, which setresuid to a nonzero uid clears. */
 	if (setgroups(0, NULL) < 0)
 		fail(errno, "clear supplementary groups for the null user");
@@ -390,6 +406,18 @@ static void enter_null_user(void)
 	 * (kernel.unprivileged_userns_clone=0 on Debian kernels, say) make
 	 * this fail. Only the stock kernel's rules have been tested.
 	 */
+	if (userns >= 0) {
+		/*
+		 * A process whose euid owns a user namespace, in that
+		 * namespace's parent, has every capability in it, so it may
+		 * join it without any capability on the host.
+		 */
+		if (setns(userns, CLONE_NEWUSER) < 0)
+			fail(errno, "join null user namespace %s as uid %u", st.null_userns,
+			     st.null_uid);
+		close(userns);
+		return;
+	}
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail(errno, "create unmapped user namespace as uid %u (allow unprivileged "
 		     "user namespaces and check user.max_user_namespaces)", st.null_uid);

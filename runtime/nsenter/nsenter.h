@@ -22,6 +22,8 @@
 #define NSENTER_ACK_TIMENS 6      /* empty */
 #define NSENTER_REQ_PAUSE 7       /* uint32 NSENTER_PAUSE_* bits, uint32 uid, uint32 gid */
 #define NSENTER_REQ_RESUME 8      /* empty: run the steps after the pause */
+#define NSENTER_REQ_NULL_USERNS 9 /* path (no NUL) of an unmapped user namespace
+                                     the null user joins instead of creating one */
 
 /* Child to parent. */
 #define NSENTER_MSG_USERNS 16  /* empty: user namespace created, map it */

@@ -656,7 +656,7 @@ func TestWireConstantsMatchC(t *testing.T) {
 	want := map[string]int{
 		"reqJoin": reqJoin, "reqUnshare": reqUnshare, "reqTimensSync": reqTimensSync,
 		"reqEnd": reqEnd, "ackUserns": ackUserns, "ackTimens": ackTimens,
-		"reqPause": reqPause, "reqResume": reqResume,
+		"reqPause": reqPause, "reqResume": reqResume, "reqNullUserns": reqNullUserns,
 		"msgUserns": msgUserns, "msgTimens": msgTimens, "msgError": msgError,
 		"msgDone": msgDone, "msgResumed": msgResumed,
 		"mappedUID0": mappedUID0, "mappedGID0": mappedGID0,

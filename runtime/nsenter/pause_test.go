@@ -234,3 +234,39 @@ func TestResumeReturnsSetupError(t *testing.T) {
 		t.Errorf("child after the error: got %s, want exit status 1", state)
 	}
 }
+
+func TestPauseJoinNullUser(t *testing.T) {
+	needRoot(t)
+	ids := &IDs{UID: 64001, GID: 64001}
+	first, err := startChild(t, Request{Pause: true, NullUser: ids})
+	if err != nil {
+		t.Fatalf("Start first: %v", err)
+	}
+	if err := Resume(first.sock); err != nil {
+		t.Fatalf("Resume first: %v", err)
+	}
+	userns := fmt.Sprintf("/proc/%d/ns/user", first.pid)
+	want, err := os.Readlink(userns)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	second, err := startChild(t, Request{Pause: true, NullUser: ids, NullUserNamespace: userns})
+	if err != nil {
+		t.Fatalf("Start second: %v", err)
+	}
+	if err := Resume(second.sock); err != nil {
+		t.Fatalf("Resume second: %v", err)
+	}
+	r := second.exchange(t)
+	if r.NS["user"] != want {
+		t.Errorf("user namespace of the second child: got %q, want the first's %q", r.NS["user"], want)
+	}
+	if r.UID != 65534 || r.GID != 65534 {
+		t.Errorf("uid, gid seen by the second child: got %d, %d, want 65534, 65534", r.UID, r.GID)
+	}
+	if got := procStatusField(t, second.pid, "Uid"); strings.Join(got, " ") != "64001 64001 64001 64001" {
+		t.Errorf("host uids of the second child: got %v, want 64001 in all four", got)
+	}
+	first.exchange(t)
+}

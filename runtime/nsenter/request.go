@@ -66,6 +66,11 @@ type Request struct {
 	// namespace and so holds every capability in it. Use a uid that no
 	// host process runs as.
 	NullUser *IDs
+	// NullUserNamespace, with NullUser, is an existing unmapped user
+	// namespace owned by NullUser.UID (/proc/PID/ns/user of a process in
+	// it) that the process joins after the switch, instead of creating
+	// one: an exec into a container with a null user.
+	NullUserNamespace string
 }
 
 // IDs is a host uid and gid.
@@ -185,6 +190,9 @@ func (r *Request) encode() (*encoded, error) {
 		}
 		e.msg = appendMessage(e.msg, reqPause, uint32Bytes(pauseSteps), uint32Bytes(ids.UID), uint32Bytes(ids.GID))
 	}
+	if r.NullUserNamespace != "" {
+		e.msg = appendMessage(e.msg, reqNullUserns, []byte(r.NullUserNamespace))
+	}
 	e.msg = appendMessage(e.msg, reqEnd)
 	return e, nil
 }
@@ -233,6 +241,9 @@ func (r *Request) validatePause(namespaces uint32) (uint32, error) {
 		steps |= pauseCgroupns
 	}
 	if r.NullUser == nil {
+		if r.NullUserNamespace != "" {
+			return 0, errors.New("join null user namespace: set NullUser too, the IDs that own it")
+		}
 		return steps, nil
 	}
 

@@ -22,6 +22,7 @@ const (
 	ackTimens     = 6
 	reqPause      = 7
 	reqResume     = 8
+	reqNullUserns = 9
 
 	msgUserns  = 16
 	msgTimens  = 17
