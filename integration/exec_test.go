@@ -178,3 +178,24 @@ func TestExecTerminal(t *testing.T) {
 		t.Errorf("terminal output: got %q, want a /dev/pts name and on-a-tty", got)
 	}
 }
+
+// TestExecWithoutMountNamespace checks that a process exec'd into a
+// container that has no mount namespace of its own is chrooted like the
+// container's init, not left in the caller's root.
+func TestExecWithoutMountNamespace(t *testing.T) {
+	r := newRuntime(t)
+	b := r.newBundle("sleep", "1000")
+	b.removeNamespace(specs.MountNamespace)
+	b.Spec.Mounts = nil
+	b.Spec.Linux.MaskedPaths = nil
+	b.Spec.Linux.ReadonlyPaths = nil
+	b.Spec.Root.Readonly = false
+	b.writeRootfsFile(t, "marker", "inside the rootfs\n", 0o644)
+	id := r.create(b)
+	r.mustRun("start", id)
+	r.waitStatus(id, "running")
+	res := r.mustRun("exec", id, "cat", "/marker")
+	if res.Stdout != "inside the rootfs\n" {
+		t.Errorf("exec cat /marker: got %q, want the rootfs's marker", res.Stdout)
+	}
+}

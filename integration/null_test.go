@@ -1128,3 +1128,39 @@ func TestNullExecNullUser(t *testing.T) {
 		t.Errorf("host uids of the exec'd process: got %q, want the init's %q (not root)", got, want)
 	}
 }
+
+// TestNullNetworkRejectsAdminCapabilities checks that an emulated null
+// network refuses CAP_SYS_ADMIN and CAP_NET_ADMIN, at create and at exec:
+// with them the process could mount sysfs and see the host's network.
+func TestNullNetworkRejectsAdminCapabilities(t *testing.T) {
+	requireNullrun(t)
+	r := newRuntime(t)
+	b := r.newBundle("sleep", "1000")
+	b.Spec.Annotations = map[string]string{nullKey: "network"}
+	b.Spec.Process.Capabilities.Bounding = append(b.Spec.Process.Capabilities.Bounding, "CAP_SYS_ADMIN")
+	b.write(t)
+	res := r.run("create", "--bundle", b.Dir, r.newID())
+	requireOneLineError(t, res, "CAP_SYS_ADMIN")
+	r.requireNoLeaks()
+
+	b = r.newBundle("sleep", "1000")
+	b.Spec.Annotations = map[string]string{nullKey: "network"}
+	id := r.create(b)
+	r.mustRun("start", id)
+	r.waitStatus(id, "running")
+	res = r.run("exec", "--cap", "CAP_NET_ADMIN", id, "true")
+	requireOneLineError(t, res, "CAP_NET_ADMIN")
+}
+
+// TestNullRootRejectsMounts checks that a null root takes no mounts: they
+// would stay reachable from the process's kept cwd.
+func TestNullRootRejectsMounts(t *testing.T) {
+	requireNullrun(t)
+	r := newRuntime(t)
+	b := r.newBundle("/bin/busybox", "true")
+	b.Spec.Annotations = map[string]string{nullKey: "root"}
+	b.write(t)
+	res := r.run("create", "--bundle", b.Dir, r.newID())
+	requireOneLineError(t, res, "/proc")
+	r.requireNoLeaks()
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/exec"
@@ -70,7 +71,7 @@ func (c *Container) Exec(opts ExecOptions) (*Process, error) {
 	if err := validateProcess(opts.Process); err != nil {
 		return nil, fmt.Errorf("invalid exec process: %w", err)
 	}
-	null, err := c.execNull()
+	null, err := c.execNull(opts.Process)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +178,19 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 		req.NullUser = &nsenter.IDs{UID: uid, GID: gid}
 		req.NullUserNamespace = fmt.Sprintf("/proc/%d/ns/user", initPid)
 	}
+	initRootFD := -1
+	if !kinds["mnt"] && (p.null == nil || !p.null.cfg.Has(specext.Mount)) {
+		// Without a mount namespace to join, the init was chrooted into
+		// the rootfs; the exec'd process must be too, not left in the
+		// caller's root and working directory.
+		root, err := os.OpenFile(fmt.Sprintf("/proc/%d/root", initPid),
+			unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("exec in container %s: open the init's root: %w", p.c.id, err)
+		}
+		defer root.Close()
+		initRootFD = fdOf(root)
+	}
 	pid, sock, err := nsenter.Start(cmd, req)
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %s: %w", p.c.id, err)
@@ -201,7 +215,7 @@ func (p *initProcess) startExec(opts ExecOptions) (*Process, error) {
 	cfg := &initConfig{
 		ID: p.c.id, Bundle: p.bundle, Spec: p.spec, Exec: true,
 		FifoFD: -1, DoneFD: -1, ConsoleFD: consoleFD,
-		PassedFDs: len(passed), ListenFDs: listenFDs, Null: null,
+		PassedFDs: len(passed), ListenFDs: listenFDs, Null: null, InitRootFD: initRootFD,
 		UserNS: planNamespaces(p.spec.Linux).userNS(),
 	}
 	if err := p.enc.Encode(initMessage{Type: msgConfig, Config: cfg}); err != nil {
@@ -252,7 +266,7 @@ func (p *initProcess) waitExec() error {
 // container's, enforced the same way, without its grants. With a null
 // user the process joins the init's unmapped user namespace as the same
 // host uid.
-func (c *Container) execNull() (*nullSetup, error) {
+func (c *Container) execNull(process *specs.Process) (*nullSetup, error) {
 	if len(c.state.NullEnforcement) == 0 {
 		if len(c.state.Null) > 0 {
 			return nil, fmt.Errorf("exec in container %s: its state predates exec support for "+
@@ -263,6 +277,9 @@ func (c *Container) execNull() (*nullSetup, error) {
 	settings := map[specext.Setting]bool{}
 	for _, e := range c.state.NullEnforcement {
 		settings[e.Setting] = true
+	}
+	if err := checkNullCapabilities(settings, c.state.NullEnforcement, process.Capabilities); err != nil {
+		return nil, fmt.Errorf("exec in container %s: %w", c.id, err)
 	}
 	return &nullSetup{cfg: &specext.Config{Null: settings}, enforcement: c.state.NullEnforcement,
 		landlockABI: c.rt.probes().LandlockABI}, nil

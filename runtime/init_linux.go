@@ -184,6 +184,17 @@ func (in *initState) run() error {
 // The nsenter constructor has already joined the init's namespaces, which
 // put this process under the container's root.
 func (in *initState) runExec() error {
+	if in.cfg.InitRootFD > 0 {
+		root := os.NewFile(uintptr(in.cfg.InitRootFD), "init-root")
+		err := linux.Fchdir(root)
+		if err == nil {
+			err = linux.Chroot(".")
+		}
+		root.Close()
+		if err != nil {
+			return fmt.Errorf("enter the container's root: %w", err)
+		}
+	}
 	if err := in.setupSession(); err != nil {
 		return err
 	}

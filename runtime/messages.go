@@ -52,6 +52,10 @@ type initConfig struct {
 	// CgroupPaths maps each controller to the container's cgroup directory
 	// on the host, for the cgroup mount type.
 	CgroupPaths map[string]string `json:"cgroupPaths"`
+	// InitRootFD is, for an exec into a container without a mount
+	// namespace, the init's root (/proc/PID/root), which the process
+	// chroots into; -1 otherwise.
+	InitRootFD int `json:"initRootFD,omitempty"`
 	// Exec marks a process joining a running container instead of its init.
 	Exec         bool `json:"exec,omitempty"`
 	NoPivot      bool `json:"noPivot"`

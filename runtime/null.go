@@ -103,6 +103,13 @@ func checkNullSpec(cfg *specext.Config, spec *specs.Spec) error {
 			}
 		}
 	}
+	if cfg.Has(specext.Root) && len(spec.Mounts) > 0 {
+		return fmt.Errorf("null root: mounts %s would stay reachable from the process's cwd: "+
+			"remove them", mountDestinations(spec.Mounts))
+	}
+	if err := checkNullCapabilities(cfg.Null, nil, spec.Process.Capabilities); err != nil {
+		return err
+	}
 	for _, m := range spec.Mounts {
 		if cfg.Has(specext.PID) && m.Type == "proc" {
 			return fmt.Errorf("null pid: the proc mount at %s would list the host's processes: "+
@@ -244,3 +251,37 @@ func (e oneLineError) Error() string {
 	return strings.Join(append(other, msg), "; ")
 }
 func (e oneLineError) Unwrap() error { return e.err }
+
+func mountDestinations(mounts []specs.Mount) string {
+	var out []string
+	for _, m := range mounts {
+		out = append(out, m.Destination)
+	}
+	return strings.Join(out, ", ")
+}
+
+// checkNullCapabilities rejects capabilities that undo an emulated null
+// network: the process shares the runtime's network namespace, so with
+// CAP_SYS_ADMIN it could mount sysfs and procfs and see (and with
+// CAP_NET_ADMIN change) the host's network. enforcement, when given,
+// skips settings enforced by a fresh namespace.
+func checkNullCapabilities(null map[specext.Setting]bool, enforcement []specext.Enforcement,
+	c *specs.LinuxCapabilities) error {
+	if !null[specext.Network] || c == nil {
+		return nil
+	}
+	for _, e := range enforcement {
+		if e.Setting == specext.Network && e.Kind == specext.EnforcementFresh {
+			return nil
+		}
+	}
+	for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		for _, name := range set {
+			if name == "CAP_SYS_ADMIN" || name == "CAP_NET_ADMIN" {
+				return fmt.Errorf("null network: %s would reach the host's network namespace, "+
+					"which the emulation shares: remove it from the capabilities", name)
+			}
+		}
+	}
+	return nil
+}

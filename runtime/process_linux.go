@@ -51,18 +51,26 @@ func newProcessSetup(p *specs.Process, linuxSpec *specs.Linux) (*processSetup, e
 // resolve runs inside the new root before the container is reported
 // created, so a missing program or a bad cwd fails create, as in runc.
 func (ps *processSetup) resolve() error {
-	if ps.null.has(specext.Root) {
-		// The runtime opened the program in the rootfs; there is no
-		// rootfs to look anything up in here.
-		ps.setHome()
-		return nil
+	// A null cwd has no directory to enter, and with a null root the
+	// runtime opened the program in the rootfs already.
+	if !ps.null.has(specext.Cwd) {
+		if err := ps.enterCwd(); err != nil {
+			return err
+		}
 	}
-	if ps.null.has(specext.Cwd) {
+	if !ps.null.has(specext.Root) {
 		program, err := lookPath(ps.p.Args[0], ps.env)
+		if err != nil {
+			return err
+		}
 		ps.program = program
-		ps.setHome()
-		return err
 	}
+	ps.setHome()
+	return nil
+}
+
+// enterCwd changes to process.cwd, creating it when missing.
+func (ps *processSetup) enterCwd() error {
 	cwd := ps.p.Cwd
 	fi, err := os.Stat(cwd)
 	switch {
@@ -78,12 +86,6 @@ func (ps *processSetup) resolve() error {
 	if err := os.Chdir(cwd); err != nil {
 		return fmt.Errorf("change to process.cwd: %w", err)
 	}
-	program, err := lookPath(ps.p.Args[0], ps.env)
-	if err != nil {
-		return err
-	}
-	ps.program = program
-	ps.setHome()
 	return nil
 }
 
