@@ -199,3 +199,20 @@ func TestExecWithoutMountNamespace(t *testing.T) {
 		t.Errorf("exec cat /marker: got %q, want the rootfs's marker", res.Stdout)
 	}
 }
+
+// TestExecMissingCwd checks that exec does not create a missing working
+// directory, as runc does not: only the container's own process gets one.
+func TestExecMissingCwd(t *testing.T) {
+	r := newRuntime(t)
+	id := startSleeper(t, r)
+	res := r.run("exec", "--cwd", "/no/such/dir", id, "true")
+	if res.Code == 0 {
+		t.Fatalf("exec --cwd /no/such/dir: got exit 0, want an error")
+	}
+	if !strings.Contains(res.Stderr, "/no/such/dir") {
+		t.Errorf("stderr: got %q, want it to name the directory", res.Stderr)
+	}
+	if got := r.run("exec", id, "test", "-e", "/no/such/dir"); got.Code == 0 {
+		t.Errorf("the missing cwd was created by the failed exec")
+	}
+}

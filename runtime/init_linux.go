@@ -203,6 +203,7 @@ func (in *initState) runExec() error {
 		return err
 	}
 	proc.null = in.cfg.Null
+	proc.joining = true
 	if err := proc.resolve(); err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ type processSetup struct {
 	program string
 	env     []string
 	null    *initNull // nil without null settings
+	// joining is set for a process exec'd into a running container, whose
+	// cwd must exist: only the container's own process creates it, as in
+	// runc.
+	joining bool
 }
 
 func newProcessSetup(p *specs.Process, linuxSpec *specs.Linux) (*processSetup, error) {
@@ -69,11 +73,14 @@ func (ps *processSetup) resolve() error {
 	return nil
 }
 
-// enterCwd changes to process.cwd, creating it when missing.
+// enterCwd changes to process.cwd, creating it when missing unless the
+// process joins a running container.
 func (ps *processSetup) enterCwd() error {
 	cwd := ps.p.Cwd
 	fi, err := os.Stat(cwd)
 	switch {
+	case errors.Is(err, os.ErrNotExist) && ps.joining:
+		return fmt.Errorf("process.cwd %s does not exist in the container", cwd)
 	case errors.Is(err, os.ErrNotExist):
 		if err := os.MkdirAll(cwd, 0o755); err != nil {
 			return fmt.Errorf("create process.cwd %s: %w", cwd, err)
