@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 
@@ -57,7 +58,10 @@ following will output a list of processes running in the container:
 		}
 		status, err := execProcess(ctx)
 		if err != nil {
-			return err
+			// runc exits 255 when exec itself fails, so that a caller can
+			// tell it from the exit status of the process.
+			reportError(logrus.StandardLogger(), os.Stderr, err)
+			os.Exit(255)
 		}
 		os.Exit(status)
 		return nil
