@@ -714,27 +714,7 @@ func testContainerd16Lifecycle(t *testing.T, d *containerd16) {
 		t.Errorf("task pid %d: got command line %q, want %q", running.pid, got, "sleep 1000")
 	}
 
-	psOut := d.mustCtr(t, "task", "ps", id)
-	var psPids []string
-	for _, line := range strings.Split(strings.TrimSpace(psOut), "\n")[1:] {
-		if fields := strings.Fields(line); len(fields) > 0 {
-			psPids = append(psPids, fields[0])
-		}
-	}
-	if !slices.Contains(psPids, strconv.Itoa(running.pid)) {
-		t.Errorf("ctr task ps: got pids %q, want the task pid %d among them", psPids, running.pid)
-	}
-
-	d.mustCtr(t, "task", "pause", id)
-	d.waitTaskStatus(t, id, "PAUSED")
-	if got := freezerState(t, cgroupPath); got != "" && got != "FROZEN" {
-		t.Errorf("paused task: got freezer state %s in %s, want FROZEN", got, cgroupPath)
-	}
-	d.mustCtr(t, "task", "resume", id)
-	d.waitTaskStatus(t, id, "RUNNING")
-	if got := freezerState(t, cgroupPath); got != "" && got != "THAWED" {
-		t.Errorf("resumed task: got freezer state %s in %s, want THAWED", got, cgroupPath)
-	}
+	d.checkPsPauseResume(t, id, running.pid, cgroupPath)
 
 	// ctr prints a "pids.current" and a "memory.usage" row for both cgroup
 	// v1 and v2. A pid count of at least 1 shows that the shim reads the
@@ -849,4 +829,32 @@ func (d *containerd16) launch(t *testing.T, daemon string, logFile *os.File) ctr
 		t.Fatalf("containerd did not answer `ctr version` within %v: %s\n%s", ctrPollTimeout, last.stderr, d.logTail())
 	}
 	return last
+}
+
+// checkPsPauseResume checks that `ctr task ps` lists the task's pid, and
+// that pause and resume reach PAUSED and RUNNING with the freezer in
+// cgroupPath FROZEN and THAWED (an empty freezer state is not checked).
+func (d *containerd16) checkPsPauseResume(t *testing.T, id string, pid int, cgroupPath string) {
+	t.Helper()
+	psOut := d.mustCtr(t, "task", "ps", id)
+	var psPids []string
+	for _, line := range strings.Split(strings.TrimSpace(psOut), "\n")[1:] {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			psPids = append(psPids, fields[0])
+		}
+	}
+	if !slices.Contains(psPids, strconv.Itoa(pid)) {
+		t.Errorf("ctr task ps: got pids %q, want the task pid %d among them", psPids, pid)
+	}
+
+	d.mustCtr(t, "task", "pause", id)
+	d.waitTaskStatus(t, id, "PAUSED")
+	if got := freezerState(t, cgroupPath); got != "" && got != "FROZEN" {
+		t.Errorf("paused task: got freezer state %s in %s, want FROZEN", got, cgroupPath)
+	}
+	d.mustCtr(t, "task", "resume", id)
+	d.waitTaskStatus(t, id, "RUNNING")
+	if got := freezerState(t, cgroupPath); got != "" && got != "THAWED" {
+		t.Errorf("resumed task: got freezer state %s in %s, want THAWED", got, cgroupPath)
+	}
 }

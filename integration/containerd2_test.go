@@ -479,27 +479,7 @@ func testContainerd2Lifecycle(t *testing.T, d *containerd2) {
 		t.Errorf("runtime state of a running task: got stat error %v, want %s/state.json", err, stateDir)
 	}
 
-	psOut := d.mustCtr(t, "task", "ps", id)
-	var psPids []string
-	for _, line := range strings.Split(strings.TrimSpace(psOut), "\n")[1:] {
-		if fields := strings.Fields(line); len(fields) > 0 {
-			psPids = append(psPids, fields[0])
-		}
-	}
-	if !slices.Contains(psPids, strconv.Itoa(running.pid)) {
-		t.Errorf("ctr task ps: got pids %q, want the task pid %d among them", psPids, running.pid)
-	}
-
-	d.mustCtr(t, "task", "pause", id)
-	d.waitTaskStatus(t, id, "PAUSED")
-	if got := freezerState(t, cgroupPath); got != "" && got != "FROZEN" {
-		t.Errorf("paused task: got freezer state %s in %s, want FROZEN", got, cgroupPath)
-	}
-	d.mustCtr(t, "task", "resume", id)
-	d.waitTaskStatus(t, id, "RUNNING")
-	if got := freezerState(t, cgroupPath); got != "" && got != "THAWED" {
-		t.Errorf("resumed task: got freezer state %s in %s, want THAWED", got, cgroupPath)
-	}
+	d.checkPsPauseResume(t, id, running.pid, cgroupPath)
 	events := d.waitEvents(t, id, "paused and resumed", func(e []taskEvent) bool {
 		return slices.Contains(topics(e), "/tasks/resumed")
 	})
