@@ -17,8 +17,8 @@ import (
 	"github.com/nullrun/nullrun/runtime/internal/cgroup"
 )
 
-// Load opens an existing container. A missing one returns an error that
-// wraps ErrNotExist and says "container ID does not exist".
+// Load opens an existing container. For a missing one it returns an error
+// that wraps ErrNotExist with the text "container ID does not exist".
 func (r *Runtime) Load(id string) (*Container, error) {
 	if err := validateID(id); err != nil {
 		return nil, err

@@ -364,7 +364,7 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
-// serve answers the init's requests until it reports ready or fails.
+// serve handles the init's requests until it reports ready or fails.
 func (p *initProcess) serve() error {
 	for {
 		var m initMessage

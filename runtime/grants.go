@@ -104,7 +104,7 @@ func openGrant(g specext.Grant) (openedGrant, error) {
 	// use: a check of the path before opening it could be raced by a
 	// symlink swap into a device or a fifo.
 	// No symlink in the path is followed: the runtime opens it as root,
-	// and a symlink planted by whoever can write a directory on the way
+	// and a symlink planted by anyone who can write a directory on the way
 	// would hand the process any file of the host.
 	h, err := linux.OpenNoSymlinks(g.Path, unix.O_PATH)
 	if err != nil {
@@ -196,8 +196,8 @@ func checkGrantFS(f *os.File) error {
 	return nil
 }
 
-// noSymlinkHint says what to do when a grant path was refused for a
-// symlink in it.
+// noSymlinkHint adds what to do to the error for a grant path that was
+// rejected for a symlink in it.
 func noSymlinkHint(err error) error {
 	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
 		return fmt.Errorf("%w: a grant path must not contain symlinks; give the path they "+

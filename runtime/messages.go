@@ -32,7 +32,7 @@ type initConfig struct {
 	// until start writes a byte.
 	FifoFD int `json:"fifoFD"`
 	// DoneFD is exec.done opened read-write; the init keeps it open until
-	// its exec closes it, which is how start knows the process started.
+	// its exec closes it, so start can tell that the process started.
 	DoneFD int `json:"doneFD"`
 	// StartAtOnce makes the init exec the process without waiting for
 	// start; FifoFD and DoneFD are -1 then.
@@ -43,7 +43,7 @@ type initConfig struct {
 	PassedFDs int `json:"passedFDs"`
 	// ListenFDs of PassedFDs are socket-activation fds (LISTEN_FDS).
 	ListenFDs int `json:"listenFDs"`
-	// CgroupNS asks the init to unshare a cgroup namespace itself, after
+	// CgroupNS makes the init unshare a cgroup namespace itself, after
 	// the runtime has put it into its cgroup.
 	CgroupNS bool `json:"cgroupNS"`
 	// UserNS is true when the container has a user namespace of its own, so

@@ -36,7 +36,7 @@ type Sandbox struct {
 	// Fresh lists settings that get a fresh namespace instead of being
 	// null, as a runc container would.
 	Fresh []specext.Setting
-	// Enforce is how strictly null settings are enforced; strict when
+	// Enforce is the enforcement mode of the null settings, strict when
 	// empty.
 	Enforce specext.Enforce
 	// Stdio of the process; nil entries mean the caller's own.
@@ -88,8 +88,8 @@ func (r *Runtime) Spawn(sb Sandbox) (*SandboxProcess, error) {
 	if sb.Stderr != nil {
 		opts.Stderr = sb.Stderr
 	}
-	// The sandbox starts as soon as it is set up: nobody else could call
-	// start on it in between.
+	// The sandbox starts as soon as it is set up, because no other caller
+	// could start it in between.
 	c, err := r.create(id, spec, spec.Root.Path, opts)
 	if err != nil {
 		return nil, err

@@ -41,7 +41,7 @@ type persistedState struct {
 	// ListenSockets are socket files bound for listen: grants, removed
 	// with the container.
 	ListenSockets []listenSocket `json:"listenSockets,omitempty"`
-	// NullEnforcement is how each null setting is enforced, which exec
+	// NullEnforcement is the enforcement of each null setting, which exec
 	// applies to its processes too.
 	NullEnforcement []specext.Enforcement `json:"nullEnforcement,omitempty"`
 	Cgroup          cgroup.Saved          `json:"cgroup"`

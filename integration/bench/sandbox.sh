@@ -26,7 +26,7 @@ mkdir -p "$bundle/rootfs"/{bin,proc,sys,dev,tmp,etc}
 cp "$busybox" "$bundle/rootfs/bin/busybox"
 ln -s busybox "$bundle/rootfs/bin/true"
 "$nullrun" spec --bundle "$bundle"
-# crun 1.8.1 only knows runtime-spec versions up to 1.0.x.
+# crun 1.8.1 accepts runtime-spec versions up to 1.0.x only.
 sed -i -e 's/"terminal": *true/"terminal": false/' \
 	-e 's/"ociVersion": *"[^"]*"/"ociVersion": "1.0.2"/' \
 	-e 's|^\([[:space:]]*\)"sh"$|\1"/bin/true"|' "$bundle/config.json"

@@ -110,7 +110,7 @@ func SetBlocking(f *os.File) error {
 
 // OpenDirNoSymlinks opens the directory at path for use as a dirfd,
 // refusing a path with any symlink in it (openat2 RESOLVE_NO_SYMLINKS), so
-// nobody who can write along the path can redirect it.
+// a writer of a directory along the path cannot redirect it.
 func OpenDirNoSymlinks(path string) (*os.File, error) {
 	return OpenNoSymlinks(path, unix.O_PATH|unix.O_DIRECTORY)
 }
